@@ -1,0 +1,28 @@
+# Two entry points for a fresh machine; each sets itself up and is safe to run again.
+#   make demo   installs brushwork in .venv and runs the demo on built-in data
+#   make test   installs brushwork with test tools in .venv and runs lint + tests
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench-quality bench-speed clean
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints-cpu.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/brushwork demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench-quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py --minutes 10
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,84 @@
+"""Deterministic "looks" used as ground truth by the quality benchmark.
+
+Each maps an RGB tensor [1, 3, H, W] in [0, 1] to the same shape. They stand in for a
+person's style: a colour grade, a cartoon, a charcoal drawing and an oil painting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def _lum(x: torch.Tensor) -> torch.Tensor:
+    return 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    r = max(1, math.ceil(3 * sigma))
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma**2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def _sobel(l: torch.Tensor) -> torch.Tensor:
+    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=l.dtype) / 4
+    p = F.pad(l, (1, 1, 1, 1), mode="replicate")
+    gx = F.conv2d(p, kx.view(1, 1, 3, 3))
+    gy = F.conv2d(p, kx.t().contiguous().view(1, 1, 3, 3))
+    return (gx**2 + gy**2).sqrt()
+
+
+def sepia(x: torch.Tensor) -> torch.Tensor:
+    """Warm sepia grade with lifted blacks, a gentle S-curve and a quarter of the chroma kept."""
+    l = _lum(x)
+    s = 0.6 * l + 0.4 * (3 * l**2 - 2 * l**3)
+    tone = 0.09 + 0.86 * s
+    warm = torch.cat([tone * 1.07 + 0.03, tone * 0.94 + 0.01, tone * 0.74 + 0.02], 1)
+    return (warm + 0.25 * (x - l)).clamp(0, 1)
+
+
+def cartoon(x: torch.Tensor) -> torch.Tensor:
+    """Flat colours (smoothed, posterised to 5 levels) with thick dark outlines."""
+    smooth = _blur(x, 1.5)
+    flat = torch.round(smooth * 4) / 4
+    edge = (_sobel(_blur(_lum(x), 1.5)) > 0.06).float()
+    edge = F.max_pool2d(edge, 3, 1, 1)  # thicken to ~3 px
+    return flat * (1 - edge) + 0.06 * edge
+
+
+def charcoal(x: torch.Tensor) -> torch.Tensor:
+    """Grey paper, dark strokes from gradient magnitude, soft tonal shading."""
+    l = _blur(_lum(x), 1.0)
+    strokes = (_sobel(l) * 6).clamp(0, 1)
+    shade = 0.45 + 0.55 * _blur(l, 2.0)
+    paper = torch.tensor([0.86, 0.85, 0.81]).view(1, 3, 1, 1)
+    return (paper * shade * (1 - 0.85 * strokes)).clamp(0, 1)
+
+
+def oil(x: torch.Tensor, radius: int = 4) -> torch.Tensor:
+    """Kuwahara filter: each pixel takes the mean of its least varied quadrant."""
+    k = radius + 1
+    l = _lum(x)
+    xp = F.pad(torch.cat([x, l, l * l], 1), (radius, radius, radius, radius), mode="replicate")
+    m = F.avg_pool2d(xp, k, stride=1)  # window means, [1, 5, H+r, W+r]
+    h, w = x.shape[-2:]
+    quads = [m[..., dy : dy + h, dx : dx + w] for dy in (0, radius) for dx in (0, radius)]
+    var = torch.stack([q[:, 4] - q[:, 3] ** 2 for q in quads], 0)  # [4, 1, H, W]
+    best = var.argmin(0)  # [1, H, W]
+    cols = torch.stack([q[:, :3] for q in quads], 0)  # [4, 1, 3, H, W]
+    idx = best[None, :, None].expand(1, 1, 3, h, w)
+    return cols.gather(0, idx)[0].clamp(0, 1)
+
+
+LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sepia": sepia,
+    "cartoon": cartoon,
+    "charcoal": charcoal,
+    "oil": oil,
+}

@@ -1,0 +1,99 @@
+"""The Python entry points: ``train_style`` (folders in, a named style out)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .data import ImageBank, builtin_dir, load_pairs
+from .errors import BrushworkError
+from .io import load_folder
+from .library import check_name, runs_dir, styles_dir
+from .training.loop import Budget
+from .training.recipe import SMALL_SET, StyleRecipe, default_recipe
+from .training.style import OPTIONS, train_style_run
+
+PathLike = str | os.PathLike[str]
+
+
+def train_style(
+    style_dir: PathLike | None = None, content_dir: PathLike | None = None, *, name: str,
+    minutes: float | None = None, steps: int | None = None, method: str = "cut",
+    generator: str = "lite", loss: str = "lsgan", size: int = 256, seed: int = 0,
+    device: str = "auto", resume: bool = False, before_dir: PathLike | None = None,
+    after_dir: PathLike | None = None, quiet: bool = False, dry_run: bool = False,
+    recipe: dict[str, Any] | None = None, warn: Any = None,
+) -> Path:  # fmt: skip
+    """Learn a style from the images in ``style_dir`` (and/or before/after pairs).
+
+    ``content_dir`` defaults to the built-in photo set. Exactly one of ``minutes`` and
+    ``steps`` (default: 3 minutes). The style is written to the library under ``name``;
+    returns its folder. ``recipe`` overrides fields of the automatic recipe.
+    """
+    check_name(name)
+    if minutes is None and steps is None:
+        minutes = 3.0
+    budget = Budget(steps=steps, minutes=minutes)
+    if style_dir is None and before_dir is None:
+        raise BrushworkError("give a folder of style images, or --before/--after pairs (or both)")
+    if (before_dir is None) != (after_dir is None):
+        raise BrushworkError("--before and --after go together")
+    dest = styles_dir() / name
+    run = runs_dir() / name
+    if dest.exists() and not resume:
+        raise BrushworkError(f"style {name!r} already exists at {dest}; choose another --name, or remove it with 'brushwork styles rm {name}'")
+
+    saved: dict[str, Any] = {}
+    if resume:
+        opts = run / OPTIONS
+        if not opts.exists():
+            raise BrushworkError(f"--resume: no training run named {name!r} at {run}")
+        saved = json.loads(opts.read_text(encoding="utf-8"))
+        seed = int(saved.get("seed", seed))
+
+    content_dir = Path(content_dir) if content_dir is not None else builtin_dir("photos")
+    r0 = StyleRecipe()
+    max_side = int((recipe or {}).get("max_side", r0.max_side))
+    min_side = int((recipe or {}).get("size", size))
+    failures: list[str] = []
+    content, f = ImageBank.from_folder(content_dir, min_side, max_side, "content photos")
+    failures += f
+    styles: list[Any] = []
+    if style_dir is not None:
+        rep = load_folder(style_dir, max_side=max_side, what="style images")
+        styles += rep.images
+        failures += rep.failures
+    pairs = None
+    if before_dir is not None and after_dir is not None:
+        pairs, f = load_pairs(before_dir, after_dir, min_side, max_side)
+        failures += f
+    style = ImageBank(styles, min_side) if styles else pairs.after  # type: ignore[union-attr]
+    if resume and saved:
+        r = StyleRecipe.from_json(saved["recipe"])
+    else:
+        r = default_recipe(len(style), method=method, generator=generator, loss=loss, size=size, **(recipe or {}))
+    r.validate()
+    for msg in failures:
+        (warn or _warn)(f"skipped {msg}")
+    if dry_run:
+        small = " (small set: augmentation on)" if len(style) < SMALL_SET else ""
+        (warn or _warn)(
+            f"dry run: {len(content)} content photos, {len(style)} style images{small}, "
+            f"{0 if pairs is None else len(pairs.before)} pairs; method {r.method}, generator {r.generator}; "
+            f"budget {budget.steps or ''}{' steps' if budget.steps else f'{budget.minutes} min'}; style -> {dest}"
+        )
+        return dest
+    sources = {"style_dir": str(style_dir) if style_dir else None, "content_dir": str(content_dir),
+               "before_dir": str(before_dir) if before_dir else None, "after_dir": str(after_dir) if after_dir else None}  # fmt: skip
+    return train_style_run(
+        content=content, style=style, pairs=pairs, recipe=r, run_dir=run, style_dir=dest,
+        budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,
+    )  # fmt: skip
+
+
+def _warn(msg: str) -> None:
+    import sys
+
+    print(f"brushwork: {msg}", file=sys.stderr)

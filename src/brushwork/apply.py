@@ -1,0 +1,80 @@
+"""Batch application of a style to files and folders (used by the CLI and the web UI).
+
+Outputs keep each input's path relative to the folder it was found in and its file
+stem; an output never replaces an input, and an existing file is only replaced when
+``overwrite`` is set. A failing file is reported and the others are still written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import BrushworkError
+from .io import is_image_path, list_images, load_image, save_image_atomic
+from .stylizer import Stylizer
+
+
+@dataclass
+class BatchResult:
+    written: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def plan_outputs(inputs: list[str | os.PathLike[str]], out_dir: Path, fmt: str) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Map each input image to its output path -> (jobs, errors for missing inputs)."""
+    jobs: list[tuple[Path, Path]] = []
+    errors: list[str] = []
+    for raw in inputs:
+        src = Path(raw)
+        if src.is_dir():
+            found = list_images(src)
+            if not found:
+                errors.append(f"{src}: folder holds no supported image")
+            jobs += [(p, out_dir / p.relative_to(src).with_suffix(f".{fmt}")) for p in found]
+        elif src.is_file():
+            if not is_image_path(src):
+                errors.append(f"{src}: not a supported image type ({src.suffix or 'no suffix'})")
+            else:
+                jobs.append((src, out_dir / f"{src.stem}.{fmt}"))
+        else:
+            errors.append(f"{src}: no such file or folder")
+    return jobs, errors
+
+
+def apply_to_paths(
+    stylizer: Stylizer, inputs: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+    fmt: str = "png", quality: int = 95, overwrite: bool = False, quiet: bool = False,
+    transform: Callable[[Stylizer, Path], object] | None = None,
+) -> BatchResult:  # fmt: skip
+    out = Path(out_dir)
+    if fmt not in ("png", "jpg", "webp"):
+        raise BrushworkError(f"unknown output format {fmt!r} (use png, jpg or webp)")
+    jobs, errors = plan_outputs(inputs, out, fmt)
+    result = BatchResult(failed=list(errors))
+    input_set = {p.resolve() for p, _ in jobs}
+    seen: set[Path] = set()
+    for src, dest in tqdm(jobs, desc=f"apply {stylizer.name}", unit="img", disable=quiet or not jobs):
+        try:
+            rdest = dest.resolve()
+            if rdest in input_set:
+                raise BrushworkError(f"output {dest} would replace an input; choose another --out")
+            if rdest in seen:
+                raise BrushworkError(f"output {dest} is also the output of another input with the same stem")
+            if dest.exists() and not overwrite:
+                raise BrushworkError(f"output {dest} already exists (pass --overwrite to replace it)")
+            seen.add(rdest)
+            img = load_image(src)
+            styled = stylizer(img) if transform is None else transform(stylizer, src)
+            save_image_atomic(styled, dest, quality=quality)  # type: ignore[arg-type]
+            result.written.append(dest)
+        except BrushworkError as exc:
+            msg = str(exc)
+            result.failed.append(msg if msg.startswith(str(src)) else f"{src}: {msg}")
+        except (RuntimeError, ValueError, OSError) as exc:
+            result.failed.append(f"{src}: {exc}")
+    return result

@@ -1,0 +1,152 @@
+"""Command line: ``brushwork train | apply | styles | demo``.
+
+Library code raises ``BrushworkError``; this module turns errors into one clear line on
+stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import BrushworkError
+
+
+def _positive_float(s: str) -> float:
+    v = float(s)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {s}")
+    return v
+
+
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {s}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="brushwork", description="Learn an image style with a GAN and apply it.")
+    p.add_argument("--version", action="version", version=f"brushwork {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="learn a style from a folder of images")
+    t.add_argument("style_dir", nargs="?", help="folder of images in the style (optional with --before/--after)")
+    t.add_argument("--content", help="folder of photos to learn from (default: the built-in photo set)")
+    t.add_argument("--name", required=True, help="name of the style in the library")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=_positive_float, help="wall-clock budget (default 3)")
+    budget.add_argument("--steps", type=_positive_int, help="number of training steps")
+    t.add_argument("--method", choices=["cut", "fastcut", "cyclegan"], default="cut")
+    t.add_argument("--generator", choices=["lite", "resnet"], default="lite")
+    t.add_argument("--loss", choices=["lsgan", "vanilla", "hinge", "wgan-gp"], default="lsgan")
+    t.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels")
+    t.add_argument("--resume", action="store_true", help="continue the run saved under --name")
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--before", help="folder of original photos (pairs matched by file stem)")
+    t.add_argument("--after", help="folder of the same photos edited in the style")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a recipe setting, e.g. --set lambda_nce=2")
+    t.add_argument("--dry-run", action="store_true", help="check inputs and print the plan, train nothing")
+    t.add_argument("--quiet", action="store_true")
+
+    a = sub.add_parser("apply", help="apply a style to images and folders")
+    a.add_argument("style", help="library name or style folder")
+    a.add_argument("inputs", nargs="+", help="image files or folders")
+    a.add_argument("--out", required=True, help="output folder")
+    a.add_argument("--format", choices=["png", "jpg", "webp"], default="png")
+    a.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
+    a.add_argument("--device", default="auto")
+    a.add_argument("--overwrite", action="store_true", help="replace existing output files (never inputs)")
+    a.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("styles", help="manage the style library")
+    ssub = s.add_subparsers(dest="styles_command", required=True)
+    ssub.add_parser("list", help="list styles")
+    sh = ssub.add_parser("show", help="show a style's description")
+    sh.add_argument("name")
+    rm = ssub.add_parser("rm", help="remove a style")
+    rm.add_argument("name")
+
+    d = sub.add_parser("demo", help="learn a small built-in style offline and apply it")
+    d.add_argument("--minutes", type=_positive_float, default=3.0)
+    d.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .api import train_style
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BrushworkError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    path = train_style(
+        args.style_dir, args.content, name=args.name, minutes=args.minutes, steps=args.steps,
+        method=args.method, generator=args.generator, loss=args.loss, size=args.size, seed=args.seed,
+        device=args.device, resume=args.resume, before_dir=args.before, after_dir=args.after,
+        quiet=args.quiet, dry_run=args.dry_run, recipe=overrides,
+    )  # fmt: skip
+    if not args.dry_run:
+        print(f"style {args.name!r} saved to {path}")
+    return 0
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from .apply import apply_to_paths
+    from .stylizer import Stylizer
+
+    st = Stylizer.load(args.style, device=args.device)
+    res = apply_to_paths(st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite, quiet=args.quiet)
+    print(f"{len(res.written)} written to {args.out}, {len(res.failed)} failed")
+    for msg in res.failed:
+        print(f"failed: {msg}", file=sys.stderr)
+    return 1 if res.failed else 0
+
+
+def _cmd_styles(args: argparse.Namespace) -> int:
+    from . import library
+
+    if args.styles_command == "list":
+        names = library.list_names()
+        if not names:
+            print(f"no styles yet in {library.styles_dir()}")
+        for n in names:
+            t = library.info(n).get("training", {})
+            print(f"{n:24s} {t.get('method', '?'):8s} {t.get('steps', '?'):>6} steps  {t.get('style_images', '?')} style images")
+    elif args.styles_command == "show":
+        print(json.dumps(library.info(args.name), indent=2))
+    else:
+        print(f"removed {library.remove(args.name)}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    path = run_demo(minutes=args.minutes, quiet=args.quiet)
+    print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _cmd_train, "apply": _cmd_apply, "styles": _cmd_styles, "demo": _cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except BrushworkError as exc:
+        print(f"brushwork: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Exceptions raised by the library. The CLI turns them into a message and exit code."""
+
+from __future__ import annotations
+
+
+class BrushworkError(Exception):
+    """Base class for errors a user can act on (bad input, missing style, ...)."""
+
+
+class ImageReadError(BrushworkError):
+    """A file could not be read as an image. The message names the file."""
+
+
+class NoImagesError(BrushworkError):
+    """A folder holds no usable image."""
+
+
+class StyleNotFoundError(BrushworkError):
+    """A style name or path does not resolve to a style folder."""

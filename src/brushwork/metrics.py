@@ -1,0 +1,36 @@
+"""Image-quality metrics: PSNR and SSIM on tensors in [0, 1]."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
+    """PSNR in dB between [.., H, W] tensors in [0, 1]."""
+    if x.shape != y.shape:
+        raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+    mse = F.mse_loss(x.double(), y.double()).item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean SSIM (Gaussian window, sigma 1.5) over channels of [B, C, H, W] in [0, 1]."""
+    if x.shape != y.shape:
+        raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+    x, y = x.double(), y.double()
+    c = x.shape[1]
+    g = torch.exp(-(torch.arange(11, dtype=torch.float64) - 5) ** 2 / (2 * 1.5**2))
+    g = (g / g.sum()).view(1, 1, 1, 11).repeat(c, 1, 1, 1)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        t = F.conv2d(t, g, groups=c)
+        return F.conv2d(t, g.transpose(2, 3), groups=c)
+
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return s.mean().item()

@@ -1,0 +1,36 @@
+"""A small registry so styles can rebuild their networks from a name and JSON kwargs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from torch import nn
+
+_REGISTRY: dict[str, dict[str, Callable[..., nn.Module]]] = {"generator": {}, "discriminator": {}}
+T = TypeVar("T", bound=Callable[..., nn.Module])
+
+
+def register(kind: str, name: str) -> Callable[[T], T]:
+    """Decorator: ``@register("generator", "lite")`` on a class or factory."""
+
+    def deco(fn: T) -> T:
+        if name in _REGISTRY[kind]:
+            raise ValueError(f"{kind} {name!r} registered twice")
+        _REGISTRY[kind][name] = fn
+        return fn
+
+    return deco
+
+
+def create(kind: str, name: str, **kwargs: Any) -> nn.Module:
+    try:
+        fn = _REGISTRY[kind][name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY[kind])) or "none"
+        raise ValueError(f"unknown {kind} {name!r} (known: {known})") from None
+    return fn(**kwargs)
+
+
+def names(kind: str) -> list[str]:
+    return sorted(_REGISTRY[kind])

@@ -1,0 +1,69 @@
+"""`resnet`: the CycleGAN-class generator (9 residual blocks, ~11 M parameters), for GPUs."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .registry import register
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+@register("generator", "resnet")
+class ResnetGenerator(nn.Module):
+    """c7s1-64, d128, d256, 9 x R256, u128, u64, c7s1-3 with tanh (Zhu et al. 2017)."""
+
+    def __init__(self, ngf: int = 64, n_blocks: int = 9) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True),
+        ]  # fmt: skip
+        ch = ngf
+        for _ in range(2):
+            layers += [nn.Conv2d(ch, 2 * ch, 3, 2, 1), nn.InstanceNorm2d(2 * ch), nn.ReLU(True)]
+            ch *= 2
+        layers += [_ResBlock(ch) for _ in range(n_blocks)]
+        for _ in range(2):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1),
+                nn.InstanceNorm2d(ch // 2), nn.ReLU(True),
+            ]  # fmt: skip
+            ch //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, 3, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+        # PatchNCE taps, as in CUT: input, first conv, both downsamplings, middle block.
+        self._taps = [0, 4, 7, 10, 10 + n_blocks // 2]
+        self._channels = [3, ngf, 2 * ngf, 4 * ngf, 4 * ngf]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        # the stride-2 path needs sides divisible by 4: pad by reflection, crop back after.
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+        return self.model(x)[..., :h, :w]
+
+    def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats, h = [], x
+        last = max(self._taps)
+        for i, layer in enumerate(self.model):
+            if i in self._taps:
+                feats.append(h)
+            if i == last:
+                break
+            h = layer(h)
+        return feats
+
+    def nce_channels(self) -> list[int]:
+        return list(self._channels)

@@ -1,0 +1,102 @@
+"""The style folder format: ``style.json`` + ``generator.safetensors`` + ``preview.png``.
+
+A style describes itself: the JSON names the generator family and its arguments, so
+``load_style(path)`` rebuilds the network with no other flags. Loading reads only
+safetensors and JSON; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from . import nets
+from .errors import BrushworkError, StyleNotFoundError
+
+FORMAT_VERSION = 1
+STYLE_JSON = "style.json"
+WEIGHTS = "generator.safetensors"
+PREVIEW = "preview.png"
+
+
+def is_style_dir(path: str | os.PathLike[str]) -> bool:
+    p = Path(path)
+    return (p / STYLE_JSON).is_file() and (p / WEIGHTS).is_file()
+
+
+def save_style(
+    dest: str | os.PathLike[str], generator: str, generator_kwargs: dict[str, Any],
+    weights: dict[str, torch.Tensor], summary: dict[str, Any], preview: Image.Image | None,
+    replace: bool = False,
+) -> Path:  # fmt: skip
+    """Write a style folder atomically: built in a temporary sibling, then renamed."""
+    dest = Path(dest)
+    if dest.exists() and not replace:
+        raise BrushworkError(f"{dest} already exists; choose another name or remove it first")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        meta = {
+            "format": "brushwork-style",
+            "format_version": FORMAT_VERSION,
+            "generator": {"name": generator, "kwargs": generator_kwargs},
+            "training": summary,
+        }
+        (tmp / STYLE_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / WEIGHTS))
+        if preview is not None:
+            preview.save(tmp / PREVIEW)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(dest, old)
+            os.replace(tmp, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    if not is_style_dir(p):
+        raise StyleNotFoundError(f"{p}: not a style folder (needs {STYLE_JSON} and {WEIGHTS})")
+    try:
+        meta = json.loads((p / STYLE_JSON).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BrushworkError(f"{p / STYLE_JSON}: unreadable ({exc})") from exc
+    if meta.get("format") != "brushwork-style":
+        raise BrushworkError(f"{p / STYLE_JSON}: not a brushwork style file")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise BrushworkError(
+            f"{p}: style format {meta['format_version']} is newer than this brushwork supports ({FORMAT_VERSION}); upgrade brushwork"
+        )
+    return meta
+
+
+def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the generator from a style folder -> (module in eval mode, metadata)."""
+    p = Path(path)
+    meta = read_meta(p)
+    g = meta["generator"]
+    try:
+        net = nets.create("generator", g["name"], **g.get("kwargs", {}))
+    except (TypeError, ValueError) as exc:
+        raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
+    try:
+        state = load_file(str(p / WEIGHTS))
+        net.load_state_dict(state)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
+    return net.eval().requires_grad_(False), meta

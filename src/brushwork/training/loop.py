@@ -1,0 +1,190 @@
+"""Training machinery shared by every trainer: budget and learning-rate schedule,
+progress bar, stats (stats.jsonl + TensorBoard), sample grids, checkpoints with RNG
+state for exact resume. Trainers stay single linear functions that call these."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..checkpoint import load_state, save_state
+from ..ema import EMA
+from ..errors import BrushworkError
+from ..io import save_image_atomic, tensor_to_pil, write_text_atomic
+
+CHECKPOINT = "checkpoint.safetensors"
+
+
+@dataclass
+class Budget:
+    """Train for ``steps`` steps or ``minutes`` of wall-clock time (exactly one is set).
+
+    ``progress()`` is the fraction done; the learning rate holds for the first half and
+    decays linearly to zero over the second, so a time budget ends with a cooled model.
+    """
+
+    steps: int | None = None
+    minutes: float | None = None
+    step: int = 0
+    elapsed: float = 0.0  # seconds trained so far, across resumes
+    _t0: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.steps is None) == (self.minutes is None):
+            raise BrushworkError("give exactly one of a step count or a time budget in minutes")
+        if self.steps is not None and self.steps < 1:
+            raise BrushworkError(f"steps must be at least 1, got {self.steps}")
+        if self.minutes is not None and not self.minutes > 0:
+            raise BrushworkError(f"minutes must be positive, got {self.minutes}")
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter() - self.elapsed
+
+    def tick(self) -> None:
+        self.step += 1
+        self.elapsed = time.perf_counter() - self._t0
+
+    def progress(self) -> float:
+        if self.steps is not None:
+            return self.step / self.steps
+        assert self.minutes is not None
+        return self.elapsed / (self.minutes * 60)
+
+    def done(self) -> bool:
+        return self.progress() >= 1.0
+
+    def lr_factor(self, decay_start: float = 0.5) -> float:
+        p = min(self.progress(), 1.0)
+        return 1.0 if p <= decay_start else max(0.0, (1 - p) / (1 - decay_start))
+
+    def total(self) -> float:
+        return float(self.steps) if self.steps is not None else float(self.minutes or 0) * 60
+
+
+def set_lr(optimizers: list[torch.optim.Optimizer], base: list[float], factor: float) -> None:
+    for opt, lr in zip(optimizers, base, strict=True):
+        for group in opt.param_groups:
+            group["lr"] = lr * factor
+
+
+class Progress:
+    """tqdm bar (steps or seconds, with ETA) + stats.jsonl + TensorBoard events."""
+
+    def __init__(self, run_dir: Path, budget: Budget, desc: str, quiet: bool = False) -> None:
+        self.run_dir = run_dir
+        self.budget = budget
+        unit = "step" if budget.steps is not None else "s"
+        fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f}" + unit + " [{elapsed}<{remaining}{postfix}]"
+        self.bar = tqdm(total=budget.total(), initial=self._pos(), desc=desc, disable=quiet, bar_format=fmt, dynamic_ncols=True)
+        self.stats_path = run_dir / "stats.jsonl"
+        self._tb: Any = None
+        try:
+            from tensorboardX import SummaryWriter
+
+            self._tb = SummaryWriter(str(run_dir / "tb"))
+        except ImportError:  # optional: stats.jsonl always has everything
+            self._tb = None
+
+    def _pos(self) -> float:
+        return float(self.budget.step) if self.budget.steps is not None else self.budget.elapsed
+
+    def update(self, stats: dict[str, float], log: bool) -> None:
+        self.bar.update(self._pos() - self.bar.n)
+        if log:
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items() if not k.startswith("time")}, refresh=False)
+            row = {"step": self.budget.step, "seconds": round(self.budget.elapsed, 2), **stats}
+            with self.stats_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+            if self._tb is not None:
+                for k, v in stats.items():
+                    self._tb.add_scalar(k, v, self.budget.step)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def save_grid(rows: list[torch.Tensor], path: Path) -> None:
+    """Save a grid: each element of ``rows`` is a [N, 3, H, W] batch shown as one column."""
+    cols = [torch.cat(list(r.float().clamp(-1, 1)), dim=1) for r in rows]  # [3, N*H, W]
+    save_image_atomic(tensor_to_pil(torch.cat(cols, dim=2)), path)
+
+
+def rng_state(gen: torch.Generator) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "data": gen.get_state(), "python": list(random.getstate()[1])}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["data"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    return gen
+
+
+def checkpoint_state(
+    nets: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer], emas: dict[str, EMA],
+    budget: Budget, gen: torch.Generator, extra: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "nets": {k: v.state_dict() for k, v in nets.items()},
+        "optims": {k: v.state_dict() for k, v in optims.items()},
+        "emas": {k: {"model": e.model.state_dict(), "updates": e.updates} for k, e in emas.items()},
+        "budget": {"step": budget.step, "elapsed": budget.elapsed},
+        "rng": rng_state(gen),
+        "extra": extra,
+    }
+
+
+def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
+    save_state(state, run_dir / CHECKPOINT)
+
+
+def restore_checkpoint(
+    run_dir: Path, nets: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer],
+    emas: dict[str, EMA], budget: Budget, gen: torch.Generator,
+) -> dict[str, Any]:  # fmt: skip
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        raise BrushworkError(f"--resume: no checkpoint at {path}")
+    state = load_state(path)
+    for k, net in nets.items():
+        net.load_state_dict(state["nets"][k])
+    for k, opt in optims.items():
+        opt.load_state_dict(state["optims"][k])
+    for k, e in emas.items():
+        e.model.load_state_dict(state["emas"][k]["model"])
+        e.updates = int(state["emas"][k]["updates"])
+    budget.step = int(state["budget"]["step"])
+    budget.elapsed = float(state["budget"]["elapsed"])
+    set_rng_state(state["rng"], gen)
+    return dict(state["extra"])
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def finite_or_raise(stats: dict[str, float], step: int) -> None:
+    bad = [k for k, v in stats.items() if not math.isfinite(v)]
+    if bad:
+        raise BrushworkError(f"training diverged at step {step}: {', '.join(bad)} became NaN/inf; try a lower learning rate or --loss lsgan")

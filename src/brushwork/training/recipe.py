@@ -1,0 +1,100 @@
+"""Training recipes: every knob of style training in one typed, JSON-serialisable place.
+
+``default_recipe`` adapts to the data (small style sets get differentiable augmentation
+and more style patches per step); any field can be overridden by the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import nets
+from ..augment import parse_policy
+from ..errors import BrushworkError
+from ..losses import LOSSES
+
+METHODS = ("cut", "fastcut", "cyclegan")
+SMALL_SET = 50  # style sets below this many images count as "small"
+
+
+@dataclass
+class StyleRecipe:
+    method: str = "cut"
+    generator: str = "lite"
+    generator_kwargs: dict[str, Any] = field(default_factory=dict)
+    loss: str = "lsgan"
+    size: int = 256  # training crop side
+    batch: int = 1  # content crops per step
+    style_batch: int = 1  # style crops per step (more for small style sets)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    ema_decay: float = 0.999
+    d_ndf: int = 32
+    d_layers: int = 3
+    d_norm: str = "instance"
+    d_spectral: bool = False
+    d_scales: int = 1
+    lambda_gan: float = 1.0
+    lambda_nce: float = 1.0
+    nce_idt: bool = True
+    num_patches: int = 256
+    lambda_swd: float = 0.0
+    lambda_r1: float = 0.0
+    lambda_gp: float = 10.0
+    lambda_cycle: float = 10.0
+    lambda_idt: float = 0.5
+    lambda_pair: float = 10.0
+    pool_size: int = 50
+    diffaug: str = ""
+    crop_scale: tuple[float, float] = (0.8, 1.25)
+    max_side: int = 1024
+    precision: str = "auto"
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise BrushworkError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
+        if self.generator not in nets.names("generator"):
+            raise BrushworkError(f"unknown generator {self.generator!r} (choose from {', '.join(nets.names('generator'))})")
+        if self.loss not in LOSSES:
+            raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
+        if self.size < 32 or self.size % 4:
+            raise BrushworkError(f"--size must be a multiple of 4 and at least 32, got {self.size}")
+        if self.batch < 1 or self.style_batch < 1:
+            raise BrushworkError("batch sizes must be at least 1")
+        try:
+            parse_policy(self.diffaug)
+        except ValueError as exc:
+            raise BrushworkError(str(exc)) from None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> StyleRecipe:
+        known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        if "crop_scale" in d:
+            d["crop_scale"] = tuple(d["crop_scale"])
+        return cls(**d)
+
+
+def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", **overrides: Any) -> StyleRecipe:
+    """The recipe for a style set of ``n_style`` images; ``overrides`` win."""
+    r = StyleRecipe(method=method, generator=generator)
+    if generator == "resnet":  # the GPU-class setting: CycleGAN/CUT's own choices
+        r.d_ndf = 64
+        r.lambda_swd = 0.0
+    if n_style < SMALL_SET:
+        r.diffaug = "translation,cutout"
+        r.style_batch = 2 * r.batch
+    for k, v in overrides.items():
+        if not hasattr(r, k):
+            raise BrushworkError(f"unknown recipe setting {k!r}")
+        setattr(r, k, tuple(v) if k == "crop_scale" else v)
+    r.validate()
+    return r

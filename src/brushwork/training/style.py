@@ -1,0 +1,283 @@
+"""Style training: one linear function, read top to bottom.
+
+load data -> build nets -> (resume) -> loop { d_step, g_step, EMA, log, sample,
+checkpoint } -> save the EMA generator as a style folder.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .. import nets
+from ..augment import diff_augment, parse_policy
+from ..data import ImageBank, PairedBank, load_pairs, paired_crops, random_crops
+from ..device import autocast, resolve_device, resolve_precision
+from ..ema import EMA
+from ..errors import BrushworkError
+from ..io import tensor_to_pil
+from ..losses import PatchSampleMLP, d_loss, g_loss, gradient_penalty, patch_nce_loss, patch_swd, r1_penalty
+from ..stylefile import save_style
+from .loop import (
+    Budget, Progress, checkpoint_state, finite_or_raise, restore_checkpoint, save_checkpoint,
+    save_grid, seed_everything, set_lr, write_json,
+)  # fmt: skip
+from .recipe import StyleRecipe
+
+OPTIONS = "training_options.json"
+
+
+class ImagePool:
+    """CycleGAN's history of generated images: D sees a mix of new and older fakes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.images: list[torch.Tensor] = []
+
+    def query(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return batch
+        out = []
+        for img in batch.detach():
+            if len(self.images) < self.size:
+                self.images.append(img.clone())
+                out.append(img)
+            elif torch.rand(()) < 0.5:
+                i = int(torch.randint(0, self.size, ()))
+                out.append(self.images[i].clone())
+                self.images[i] = img.clone()
+            else:
+                out.append(img)
+        return torch.stack(out)
+
+    def state(self) -> torch.Tensor:
+        return torch.stack(self.images) if self.images else torch.zeros(0)
+
+    def load(self, t: torch.Tensor) -> None:
+        self.images = [x.clone() for x in t] if t.numel() else []
+
+
+def _discriminator(r: StyleRecipe) -> nn.Module:
+    return nets.create(
+        "discriminator", "patchgan", ndf=r.d_ndf, n_layers=r.d_layers, norm=r.d_norm,
+        spectral=r.d_spectral, scales=r.d_scales,
+    )  # fmt: skip
+
+
+def _d_total(r: StyleRecipe, d: nn.Module, aug: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Discriminator objective (+ R1 / gradient penalty). fake must be detached."""
+    loss = d_loss(r.loss, d(aug(real)), d(aug(fake)))
+    stats = {"d": loss.item()}
+    if r.loss == "wgan-gp":
+        n = min(real.shape[0], fake.shape[0])
+        gp = gradient_penalty(lambda x: d(aug(x)), real[:n], fake[:n])
+        loss = loss + r.lambda_gp * gp
+        stats["gp"] = gp.item()
+    if r.lambda_r1 > 0:
+        r1 = r1_penalty(lambda x: d(aug(x)), real)
+        loss = loss + r.lambda_r1 * r1
+        stats["r1"] = r1.item()
+    return loss, stats
+
+
+def _nce(g: nn.Module, mlp: PatchSampleMLP, src: torch.Tensor, out: torch.Tensor, num_patches: int) -> torch.Tensor:
+    feat_k = g.nce_features(src)
+    feat_q = g.nce_features(out)
+    k, ids = mlp(feat_k, num_patches)
+    q, _ = mlp(feat_q, num_patches, ids)
+    return sum(patch_nce_loss(qi, ki, src.shape[0]) for qi, ki in zip(q, k, strict=True)) / len(q)
+
+
+def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> Image.Image:
+    """Side-by-side before/after strip of up to three content images (short side 256)."""
+    cols = []
+    with torch.no_grad():
+        for t in images[:3]:
+            s = 256 / min(t.shape[-2:])
+            x = F.interpolate(t[None], scale_factor=s, mode="bilinear", antialias=True, align_corners=False) if s < 1 else t[None]
+            y = g(x.to(device)).float().cpu()
+            cols.append(torch.cat([x[0], y[0].clamp(-1, 1)], dim=1))  # before over after
+    h = min(c.shape[1] for c in cols)
+    return tensor_to_pil(torch.cat([c[:, :h] for c in cols], dim=2))
+
+
+def train_style_run(
+    *, content: ImageBank, style: ImageBank, pairs: PairedBank | None, recipe: StyleRecipe,
+    run_dir: Path, style_dir: Path, budget: Budget, seed: int = 0, device: str = "auto",
+    resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
+) -> Path:  # fmt: skip
+    """Train a style and write it to ``style_dir``; checkpoints and logs go to ``run_dir``."""
+    r = recipe
+    r.validate()
+    dev = resolve_device(device)
+    dtype = resolve_precision(r.precision, dev)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    write_json(run_dir / OPTIONS, {"recipe": r.to_json(), "seed": seed, "budget": {"steps": budget.steps, "minutes": budget.minutes}, "sources": sources or {}})
+
+    # ---- networks, optimizers, EMA (all built up front) --------------------------------
+    gen = seed_everything(seed)
+    g = nets.create("generator", r.generator, **r.generator_kwargs).to(dev)
+    d = _discriminator(r).to(dev)
+    nets_: dict[str, nn.Module] = {"G": g, "D": d}
+    if r.method in ("cut", "fastcut"):
+        mlp = PatchSampleMLP(g.nce_channels()).to(dev)
+        nets_["MLP"] = mlp
+    if r.method == "cyclegan":
+        g_b = nets.create("generator", r.generator, **r.generator_kwargs).to(dev)
+        d_b = _discriminator(r).to(dev)
+        nets_.update({"G_B": g_b, "D_B": d_b})
+    g_params = [p for k, n in nets_.items() if not k.startswith("D") for p in n.parameters()]
+    d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
+    opt_g = torch.optim.Adam(g_params, lr=r.lr_g, betas=(r.beta1, 0.999))
+    opt_d = torch.optim.Adam(d_params, lr=r.lr_d, betas=(r.beta1, 0.999))
+    ema = EMA(g, r.ema_decay)
+    pools = {"A": ImagePool(r.pool_size), "B": ImagePool(r.pool_size)}
+    policy = parse_policy(r.diffaug)
+
+    def aug(x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, policy) if policy else x
+
+    # a fixed set of content crops, drawn from their own generator, for sample grids
+    sample_src = random_crops(content, 4, r.size, (1.0, 1.0), torch.Generator().manual_seed(seed + 7)).to(dev)
+
+    if resume:
+        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen)
+        pools["A"].load(extra.get("pool_A", torch.zeros(0)))
+        pools["B"].load(extra.get("pool_B", torch.zeros(0)))
+    elif (run_dir / "checkpoint.safetensors").exists():
+        raise BrushworkError(f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name")
+
+    def save() -> None:
+        state = checkpoint_state(nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, {"pool_A": pools["A"].state(), "pool_B": pools["B"].state()})
+        save_checkpoint(run_dir, state)
+
+    progress = Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet)
+    budget.start()
+    last: dict[str, float] = {}
+    step_times: list[float] = []
+    try:
+        while not budget.done():
+            t0 = time.perf_counter()
+            set_lr([opt_g, opt_d], [r.lr_g, r.lr_d], budget.lr_factor())
+            real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev)
+            real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev)
+            stats: dict[str, float] = {}
+
+            if r.method == "cyclegan":
+                # ---- generators: adversarial + cycle + identity -------------------------
+                with autocast(dev, dtype):
+                    fake_b = g(real_a)
+                    fake_a = g_b(real_b)
+                    rec_a, rec_b = g_b(fake_b), g(fake_a)
+                    d.requires_grad_(False)
+                    d_b.requires_grad_(False)
+                    adv = g_loss(r.loss, d(aug(fake_b))) + g_loss(r.loss, d_b(aug(fake_a)))
+                    cyc = F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b)
+                    loss_g = r.lambda_gan * adv + r.lambda_cycle * cyc
+                    if r.lambda_idt > 0:
+                        idt = F.l1_loss(g(real_b).float(), real_b) + F.l1_loss(g_b(real_a).float(), real_a)
+                        loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
+                        stats["idt"] = idt.item()
+                    if pairs is not None:
+                        pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
+                        loss_g = loss_g + r.lambda_pair * pair
+                        stats["pair"] = pair.item()
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                stats.update({"g": adv.item(), "cycle": cyc.item()})
+                # ---- discriminators on pooled fakes -------------------------------------
+                d.requires_grad_(True)
+                d_b.requires_grad_(True)
+                with autocast(dev, dtype):
+                    la, sa = _d_total(r, d, aug, real_b, pools["B"].query(fake_b.float()))
+                    lb, _ = _d_total(r, d_b, aug, real_a, pools["A"].query(fake_a.float()))
+                    loss_d = 0.5 * (la + lb)
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                stats.update(sa)
+            else:
+                # ---- CUT / FastCUT ---------------------------------------------------------
+                with autocast(dev, dtype):
+                    use_idt = r.method == "cut" and r.nce_idt
+                    out = g(torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a)
+                    fake = out[: r.batch]
+                    # discriminator step on detached fakes
+                    loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                stats.update(sd)
+                with autocast(dev, dtype):
+                    d.requires_grad_(False)
+                    adv = g_loss(r.loss, d(aug(fake)))
+                    d.requires_grad_(True)
+                    loss_g = r.lambda_gan * adv
+                    stats["g"] = adv.item()
+                    if r.lambda_nce > 0:
+                        nce = _nce(g, mlp, real_a, fake, r.num_patches)
+                        if use_idt:
+                            nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
+                        loss_g = loss_g + r.lambda_nce * nce
+                        stats["nce"] = nce.item()
+                    if r.lambda_swd > 0:
+                        swd = patch_swd(fake.float(), real_b)
+                        loss_g = loss_g + r.lambda_swd * swd
+                        stats["swd"] = swd.item()
+                    if pairs is not None:
+                        pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
+                        loss_g = loss_g + r.lambda_pair * pair
+                        stats["pair"] = pair.item()
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+
+            ema.update(g)
+            budget.tick()
+            step_times.append(time.perf_counter() - t0)
+            finite_or_raise(stats, budget.step)
+            last = stats
+            log = budget.step % 10 == 0 or budget.done()
+            if log:
+                stats["time_per_step"] = sum(step_times[-10:]) / len(step_times[-10:])
+                stats["lr_factor"] = budget.lr_factor()
+            progress.update(stats, log)
+            if budget.step % r.sample_every == 0:
+                with torch.no_grad():
+                    save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{budget.step:06d}.png")
+            if budget.step % r.checkpoint_every == 0:
+                save()
+    except KeyboardInterrupt:
+        save()
+        progress.close()
+        raise BrushworkError(f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue") from None
+    save()
+    progress.close()
+
+    g_final = ema.model.float().cpu().eval()
+    summary = {
+        "method": r.method, "loss": r.loss, "steps": budget.step,
+        "minutes": round(budget.elapsed / 60, 2), "seed": seed,
+        "content_images": len(content), "style_images": len(style),
+        "pairs": 0 if pairs is None else len(pairs.before),
+        "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
+        "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""),
+        "recipe": r.to_json(), "sources": sources or {},
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    }  # fmt: skip
+    preview = _preview(g_final, content.tensors, torch.device("cpu"))
+    save_style(style_dir, r.generator, dict(r.generator_kwargs), g_final.state_dict(), summary, preview, replace=resume)
+    return style_dir
