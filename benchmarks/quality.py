@@ -22,16 +22,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from looks import LOOKS  # noqa: E402
-
-from brushwork.color import lab_to_rgb, rgb_to_lab  # noqa: E402
-from brushwork.data import ImageBank, PairedBank  # noqa: E402
-from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil  # noqa: E402
-from brushwork.metrics import psnr, ssim  # noqa: E402
-from brushwork.stylizer import Stylizer  # noqa: E402
-from brushwork.training.loop import Budget  # noqa: E402
-from brushwork.training.recipe import default_recipe  # noqa: E402
-from brushwork.training.style import train_style_run  # noqa: E402
+from brushwork.color import lab_to_rgb, rgb_to_lab
+from brushwork.data import ImageBank, PairedBank
+from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
+from brushwork.metrics import psnr, ssim
+from brushwork.stylizer import Stylizer
+from brushwork.training.loop import Budget
+from brushwork.training.recipe import default_recipe
+from brushwork.training.style import train_style_run
+from looks import LOOKS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 
@@ -101,10 +100,12 @@ def main() -> None:
         ap.error("give exactly one of --minutes and --steps")
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
 
-    a, b, c, names = split_photos(args.photos)
+    a, b, c, _ = split_photos(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"photos: {len(a)} content (A), {len(b)} style sources (B), {len(c)} held out (C)")
-    print(f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, generator {args.generator}, pairs {args.pairs}, overrides {overrides}")
+    print(
+        f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
+    )
     header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s}"
     print(header)
     rows = []
@@ -119,7 +120,11 @@ def main() -> None:
         pairs = None
         if args.pairs:
             befores = a[: args.pairs]
-            pairs = PairedBank(ImageBank([tensor_to_pil(t) for t in befores], 64), ImageBank([tensor_to_pil(apply_look(look, t)) for t in befores], 64), [str(i) for i in range(args.pairs)])
+            pairs = PairedBank(
+                ImageBank([tensor_to_pil(t) for t in befores], 64),
+                ImageBank([tensor_to_pil(apply_look(look, t)) for t in befores], 64),
+                [str(i) for i in range(args.pairs)],
+            )
         with tempfile.TemporaryDirectory() as tmp:
             content = ImageBank([tensor_to_pil(t) for t in a], 64)
             style_bank = ImageBank([tensor_to_pil(t) for t in style], 64)
@@ -140,10 +145,17 @@ def main() -> None:
                "gain_db": lp - best, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s}  # fmt: skip
         rows.append(row)
         cells = " ".join(f"{v[0]:6.2f}/{v[1]:.3f}" for v in base.values())
-        print(f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}", flush=True)
+        print(
+            f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}",
+            flush=True,
+        )
         # side by side for two held-out photos: photo | truth | best baseline | learned
         bname = max(base, key=lambda k: base[k][0])
-        pick = {"photo": c, "histmatch": [hist_match(t, style) for t in c[:2]], "reinhard": [reinhard(t, style) for t in c[:2]]}[bname]
+        pick = {
+            "photo": c,
+            "histmatch": [hist_match(t, style) for t in c[:2]],
+            "reinhard": [reinhard(t, style) for t in c[:2]],
+        }[bname]
         strips = []
         for i in range(2):
             h = min(x.shape[1] for x in (c[i], truth[i], pick[i], learned[i]))
@@ -153,7 +165,11 @@ def main() -> None:
         save_image_atomic(tensor_to_pil(grid), args.out / f"{look}{args.tag}.jpg", quality=88)
     mean_gain = sum(r["gain_db"] for r in rows) / len(rows)
     print(f"mean gain over best baseline: {mean_gain:+.2f} dB; worst look: {min(r['gain_db'] for r in rows):+.2f} dB")
-    (args.out / f"results{args.tag}.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "mean_gain_db": mean_gain}, indent=2))
+    (args.out / f"results{args.tag}.json").write_text(
+        json.dumps(
+            {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "mean_gain_db": mean_gain}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

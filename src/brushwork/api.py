@@ -24,7 +24,7 @@ def train_style(
     generator: str = "lite", loss: str = "lsgan", size: int = 256, seed: int = 0,
     device: str = "auto", resume: bool = False, before_dir: PathLike | None = None,
     after_dir: PathLike | None = None, quiet: bool = False, dry_run: bool = False,
-    recipe: dict[str, Any] | None = None, warn: Any = None,
+    recipe: dict[str, Any] | None = None, warn: Any = None, on_step: Any = None,
 ) -> Path:  # fmt: skip
     """Learn a style from the images in ``style_dir`` (and/or before/after pairs).
 
@@ -43,7 +43,9 @@ def train_style(
     dest = styles_dir() / name
     run = runs_dir() / name
     if dest.exists() and not resume:
-        raise BrushworkError(f"style {name!r} already exists at {dest}; choose another --name, or remove it with 'brushwork styles rm {name}'")
+        raise BrushworkError(
+            f"style {name!r} already exists at {dest}; choose another --name, or remove it with 'brushwork styles rm {name}'"
+        )
 
     saved: dict[str, Any] = {}
     if resume:
@@ -73,7 +75,9 @@ def train_style(
     if resume and saved:
         r = StyleRecipe.from_json(saved["recipe"])
     else:
-        r = default_recipe(len(style), method=method, generator=generator, loss=loss, size=size, **(recipe or {}))
+        r = default_recipe(
+            len(style), method=method, generator=generator, **{"loss": loss, "size": size, **(recipe or {})}
+        )
     r.validate()
     for msg in failures:
         (warn or _warn)(f"skipped {msg}")
@@ -90,6 +94,7 @@ def train_style(
     return train_style_run(
         content=content, style=style, pairs=pairs, recipe=r, run_dir=run, style_dir=dest,
         budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,
+        on_step=on_step,
     )  # fmt: skip
 
 

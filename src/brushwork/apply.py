@@ -25,7 +25,9 @@ class BatchResult:
     failed: list[str] = field(default_factory=list)
 
 
-def plan_outputs(inputs: list[str | os.PathLike[str]], out_dir: Path, fmt: str) -> tuple[list[tuple[Path, Path]], list[str]]:
+def plan_outputs(
+    inputs: list[str | os.PathLike[str]], out_dir: Path, fmt: str
+) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Map each input image to its output path -> (jobs, errors for missing inputs)."""
     jobs: list[tuple[Path, Path]] = []
     errors: list[str] = []

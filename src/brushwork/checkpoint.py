@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .errors import BrushworkError
@@ -26,9 +26,17 @@ def _flatten(obj: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         tensors[key] = obj.detach().cpu().contiguous().clone()
         return {_REF: key}
     if isinstance(obj, dict):
-        return {"__dict__": [[_flatten(k, f"{key}/k{i}", tensors), _flatten(v, f"{key}/{i}", tensors)] for i, (k, v) in enumerate(obj.items())]}
+        return {
+            "__dict__": [
+                [_flatten(k, f"{key}/k{i}", tensors), _flatten(v, f"{key}/{i}", tensors)]
+                for i, (k, v) in enumerate(obj.items())
+            ]
+        }
     if isinstance(obj, (list, tuple)):
-        return {"__list__": [_flatten(v, f"{key}/{i}", tensors) for i, v in enumerate(obj)], "tuple": isinstance(obj, tuple)}
+        return {
+            "__list__": [_flatten(v, f"{key}/{i}", tensors) for i, v in enumerate(obj)],
+            "tuple": isinstance(obj, tuple),
+        }
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     raise TypeError(f"cannot store {type(obj).__name__} at {key} in a checkpoint")
@@ -59,7 +67,7 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise BrushworkError(f"{path}: not a readable checkpoint ({exc})") from exc
     if "brushwork_state" not in meta:
         raise BrushworkError(f"{path}: not a brushwork checkpoint (no state header)")

@@ -50,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--before", help="folder of original photos (pairs matched by file stem)")
     t.add_argument("--after", help="folder of the same photos edited in the style")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a recipe setting, e.g. --set lambda_nce=2")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override a recipe setting, e.g. --set lambda_nce=2",
+    )
     t.add_argument("--dry-run", action="store_true", help="check inputs and print the plan, train nothing")
     t.add_argument("--quiet", action="store_true")
 
@@ -106,7 +112,9 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     from .stylizer import Stylizer
 
     st = Stylizer.load(args.style, device=args.device)
-    res = apply_to_paths(st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite, quiet=args.quiet)
+    res = apply_to_paths(
+        st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite, quiet=args.quiet
+    )
     print(f"{len(res.written)} written to {args.out}, {len(res.failed)} failed")
     for msg in res.failed:
         print(f"failed: {msg}", file=sys.stderr)
@@ -122,7 +130,9 @@ def _cmd_styles(args: argparse.Namespace) -> int:
             print(f"no styles yet in {library.styles_dir()}")
         for n in names:
             t = library.info(n).get("training", {})
-            print(f"{n:24s} {t.get('method', '?'):8s} {t.get('steps', '?'):>6} steps  {t.get('style_images', '?')} style images")
+            print(
+                f"{n:24s} {t.get('method', '?'):8s} {t.get('steps', '?'):>6} steps  {t.get('style_images', '?')} style images"
+            )
     elif args.styles_command == "show":
         print(json.dumps(library.info(args.name), indent=2))
     else:

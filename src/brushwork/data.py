@@ -65,9 +65,7 @@ def _take(t: torch.Tensor, y: int, x: int, side: int, size: int, flip: bool) -> 
     return c.flip(-1) if flip else c
 
 
-def random_crops(
-    bank: ImageBank, n: int, size: int, scale: tuple[float, float], g: torch.Generator
-) -> torch.Tensor:
+def random_crops(bank: ImageBank, n: int, size: int, scale: tuple[float, float], g: torch.Generator) -> torch.Tensor:
     """``n`` crops from randomly drawn images: a window of ``size * s`` pixels
     (s uniform in ``scale``) resized to ``size``, flipped half the time. -> [n, 3, size, size]"""
     out = []
@@ -85,7 +83,9 @@ class PairedBank:
     names: list[str]
 
 
-def load_pairs(before_dir: str | os.PathLike[str], after_dir: str | os.PathLike[str], min_side: int, max_side: int) -> tuple[PairedBank, list[str]]:
+def load_pairs(
+    before_dir: str | os.PathLike[str], after_dir: str | os.PathLike[str], min_side: int, max_side: int
+) -> tuple[PairedBank, list[str]]:
     """Match files in two folders by stem; the 'after' image is resized to its 'before'."""
     before = {p.stem: p for p in list_images(before_dir)}
     after = {p.stem: p for p in list_images(after_dir)}

@@ -87,9 +87,7 @@ class LoadReport:
     failures: list[str] = field(default_factory=list)
 
 
-def load_folder(
-    folder: str | os.PathLike[str], max_side: int | None = None, what: str = "images"
-) -> LoadReport:
+def load_folder(folder: str | os.PathLike[str], max_side: int | None = None, what: str = "images") -> LoadReport:
     """Load every readable image under ``folder``; unreadable files are reported, not fatal.
 
     ``max_side`` downscales large images on load (training never needs 24 MP crops).
@@ -107,9 +105,7 @@ def load_folder(
         report.paths.append(path)
     if not report.images:
         extra = f" ({len(report.failures)} unreadable)" if report.failures else ""
-        raise NoImagesError(
-            f"{folder}: no usable {what} found{extra}; supported: {', '.join(IMAGE_SUFFIXES)}"
-        )
+        raise NoImagesError(f"{folder}: no usable {what} found{extra}; supported: {', '.join(IMAGE_SUFFIXES)}")
     return report
 
 
@@ -166,9 +162,7 @@ def write_text_atomic(dest: str | os.PathLike[str], text: str) -> None:
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
-def save_image_atomic(
-    img: Image.Image, dest: str | os.PathLike[str], quality: int = 95, **extra: object
-) -> None:
+def save_image_atomic(img: Image.Image, dest: str | os.PathLike[str], quality: int = 95, **extra: object) -> None:
     """Write ``img`` to ``dest`` atomically; the format follows the suffix."""
     dest = Path(dest)
     fmt = FORMATS.get(dest.suffix.lower().lstrip("."))

@@ -52,7 +52,9 @@ def resolve(name_or_path: str | os.PathLike[str]) -> Path:
         if is_style_dir(cand):
             return cand
     known = ", ".join(list_names()) or "none yet"
-    raise StyleNotFoundError(f"no style {s!r}: not a style folder and not in the library at {styles_dir()} (styles: {known})")
+    raise StyleNotFoundError(
+        f"no style {s!r}: not a style folder and not in the library at {styles_dir()} (styles: {known})"
+    )
 
 
 def list_names() -> list[str]:

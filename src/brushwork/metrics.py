@@ -22,7 +22,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
         raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
     x, y = x.double(), y.double()
     c = x.shape[1]
-    g = torch.exp(-(torch.arange(11, dtype=torch.float64) - 5) ** 2 / (2 * 1.5**2))
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
     g = (g / g.sum()).view(1, 1, 1, 11).repeat(c, 1, 1, 1)
 
     def blur(t: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from PIL import Image
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -97,6 +98,6 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
     try:
         state = load_file(str(p / WEIGHTS))
         net.load_state_dict(state)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, SafetensorError) as exc:
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
     return net.eval().requires_grad_(False), meta

@@ -1,23 +1,35 @@
-"""Applying a style: ``Stylizer.load(name_or_path)(image)``."""
+"""Applying a style: ``Stylizer.load(name_or_path)(image, strength=..., preserve_color=...)``.
+
+Images of any size go through overlapping tiles sized from a memory budget (see
+``tiling.py``); ``strength`` blends with the photo; ``preserve_color`` keeps the photo's
+colours (Lab a/b) and takes the style's lightness and texture.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .color import lab_to_rgb, rgb_to_lab
 from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
 from .io import pil_to_tensor, tensor_to_pil
 from .library import resolve
 from .stylefile import load_style
+from .tiling import run_tiled
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
+DEFAULT_MAX_MEMORY = 512 * 2**20  # bytes of activations per tile pass
+# approximate peak activation bytes per pixel (float32), measured with tracemalloc-like runs
+_BYTES_PER_PIXEL = {"lite": 260, "resnet": 2600}
 
 
 def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
@@ -41,37 +53,97 @@ def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
     raise BrushworkError(f"cannot stylize a {type(image).__name__}; pass a PIL image, numpy array or tensor")
 
 
+def blend_controls(photo: torch.Tensor, styled: torch.Tensor, strength: float, preserve_color: bool) -> torch.Tensor:
+    """Strength (0 = photo, 1 = style) and colour preservation, on [B, 3, H, W] in [-1, 1]."""
+    out = styled if strength == 1.0 else photo + strength * (styled - photo)
+    if preserve_color:
+        lab_p, lab_o = rgb_to_lab(photo), rgb_to_lab(out)
+        out = lab_to_rgb(torch.cat([lab_o[:, :1], lab_p[:, 1:]], 1))
+    return out.clamp(-1, 1)
+
+
 class Stylizer:
     """A loaded style, callable on a PIL image (-> PIL), numpy array (-> numpy, same dtype
     convention: uint8 0..255 or float 0..1) or tensor ([-1, 1], -> tensor)."""
 
-    def __init__(self, generator: nn.Module, meta: dict[str, Any], path: Path | None = None, device: str = "auto", precision: str = "fp32") -> None:
+    def __init__(
+        self, generator: nn.Module, meta: dict[str, Any], path: Path | None = None, device: str = "auto",
+        precision: str = "auto", strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
+        max_memory: int = DEFAULT_MAX_MEMORY,
+    ) -> None:  # fmt: skip
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
         self.meta = meta
         self.path = path
+        self.strength = strength
+        self.preserve_color = preserve_color
+        self.tile = tile
+        self.max_memory = max_memory
+        if not 0.0 <= strength <= 1.0:
+            raise BrushworkError(f"strength must be between 0 and 1, got {strength}")
 
     @classmethod
-    def load(cls, name_or_path: str | os.PathLike[str], device: str = "auto", precision: str = "fp32") -> Stylizer:
+    def load(
+        cls, name_or_path: str | os.PathLike[str], device: str = "auto", precision: str = "auto", **controls: Any
+    ) -> Stylizer:
         path = resolve(name_or_path)
         g, meta = load_style(path)
-        return cls(g, meta, path, device=device, precision=precision)
+        return cls(g, meta, path, device=device, precision=precision, **controls)
 
     @property
     def name(self) -> str:
         return self.path.name if self.path else "style"
 
-    @torch.no_grad()
-    def stylize_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, 3, H, W] in [-1, 1] -> same shape, clamped to [-1, 1], float32 on the CPU."""
-        with autocast(self.device, self.dtype):
-            y = self.generator(x.to(self.device))
-        return y.float().clamp(-1, 1).cpu()
+    def tile_size(self, h: int, w: int) -> int | None:
+        """The tile side for an h x w image: None when the whole image fits the budget."""
+        if self.tile:
+            return self.tile
+        family = self.meta.get("generator", {}).get("name", "lite")
+        bpp = _BYTES_PER_PIXEL.get(family, 2600) * (0.6 if self.dtype != torch.float32 else 1.0)
+        pixels = self.max_memory / bpp
+        if h * w <= pixels:
+            return None
+        return max(128, int(math.sqrt(pixels)) // 64 * 64)
 
-    def __call__(self, image: ImageLike) -> Any:
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            return self.generator(x.to(self.device)).float().cpu()
+
+    @torch.no_grad()
+    def stylize_tensor(
+        self,
+        x: torch.Tensor,
+        strength: float | None = None,
+        preserve_color: bool | None = None,
+        tile: int | None = None,
+    ) -> torch.Tensor:
+        """[B, 3, H, W] in [-1, 1] -> same shape in [-1, 1], float32 on the CPU."""
+        h, w = x.shape[-2:]
+        t = tile or self.tile_size(h, w)
+        align = int(getattr(self.generator, "align", 4))
+        y = self._run(x) if t is None else run_tiled(self._run, x, tile=t, blend=32, context=64, align=align)
+        s = self.strength if strength is None else strength
+        pc = self.preserve_color if preserve_color is None else preserve_color
+        return blend_controls(x.float().cpu(), y, s, pc)
+
+    def __call__(
+        self,
+        image: ImageLike,
+        strength: float | None = None,
+        preserve_color: bool | None = None,
+        max_side: int | None = None,
+    ) -> Any:
+        if isinstance(image, Image.Image) and max_side and max(image.size) > max_side:
+            s = max_side / max(image.size)
+            image = image.resize(
+                (max(1, round(image.width * s)), max(1, round(image.height * s))), Image.Resampling.LANCZOS
+            )
         x, kind = _to_tensor(image)
-        y = self.stylize_tensor(x)
+        if max_side and kind != "pil" and max(x.shape[-2:]) > max_side:
+            s = max_side / max(x.shape[-2:])
+            x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
+        y = self.stylize_tensor(x, strength, preserve_color)
         if kind == "pil":
             return tensor_to_pil(y)
         if kind.startswith("numpy"):

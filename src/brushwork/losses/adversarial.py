@@ -71,9 +71,7 @@ def r1_penalty(d: Callable[[torch.Tensor], Outputs], real: torch.Tensor) -> torc
     return 0.5 * _input_grad_sq(d, x).mean()
 
 
-def gradient_penalty(
-    d: Callable[[torch.Tensor], Outputs], real: torch.Tensor, fake: torch.Tensor
-) -> torch.Tensor:
+def gradient_penalty(d: Callable[[torch.Tensor], Outputs], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 on random interpolates."""
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")

@@ -13,9 +13,7 @@ class PatchSampleMLP(nn.Module):
 
     def __init__(self, channels: list[int], dim: int = 256) -> None:
         super().__init__()
-        self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(c, dim), nn.ReLU(), nn.Linear(dim, dim)) for c in channels
-        )
+        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, dim), nn.ReLU(), nn.Linear(dim, dim)) for c in channels)
 
     def forward(
         self, feats: list[torch.Tensor], num_patches: int, ids: list[torch.Tensor] | None = None
@@ -23,7 +21,7 @@ class PatchSampleMLP(nn.Module):
         """Sample the same ``num_patches`` locations per layer; return [B*P, dim] embeddings."""
         out, out_ids = [], []
         for i, (f, head) in enumerate(zip(feats, self.heads, strict=True)):
-            b, c, h, w = f.shape
+            _, c, h, w = f.shape
             flat = f.flatten(2).permute(0, 2, 1)  # [B, HW, C]
             if ids is None:
                 idx = torch.randperm(h * w, device=f.device)[: min(num_patches, h * w)]

@@ -13,20 +13,23 @@ import torch.nn.functional as F
 
 
 def extract_patches(x: torch.Tensor, size: int, count: int, gen: torch.Generator | None = None) -> torch.Tensor:
-    """``count`` random ``size`` x ``size`` patches of [B, C, H, W] -> [count, C*size*size]."""
+    """Up to ``count`` random ``size`` x ``size`` patches of [B, C, H, W] -> [N, C*size*size].
+
+    Patches come from a non-overlapping grid at a random offset, then a random subset:
+    every input pixel lands in at most one patch, so the backward pass never adds two
+    gradients into one place and training stays bit-reproducible.
+    """
     b, c, h, w = x.shape
     if h < size or w < size:
         raise ValueError(f"image {h}x{w} is smaller than the {size}px patch")
-    dev = x.device
-    bi = torch.randint(0, b, (count,), generator=gen, device="cpu").to(dev)
-    yi = torch.randint(0, h - size + 1, (count,), generator=gen, device="cpu").to(dev)
-    xi = torch.randint(0, w - size + 1, (count,), generator=gen, device="cpu").to(dev)
-    off = torch.arange(size, device=dev)
-    rows = (yi[:, None] + off[None]).view(count, size, 1)
-    cols = (xi[:, None] + off[None]).view(count, 1, size)
-    # gather [count, C, size, size] by advanced indexing over batch, rows and cols
-    patches = x[bi[:, None, None], :, rows, cols]  # [count, size, size, C]
-    return patches.permute(0, 3, 1, 2).reshape(count, -1)
+    oy = int(torch.randint(0, min(size, h - size + 1), (), generator=gen))
+    ox = int(torch.randint(0, min(size, w - size + 1), (), generator=gen))
+    gh, gw = (h - oy) // size, (w - ox) // size
+    t = x[:, :, oy : oy + gh * size, ox : ox + gw * size]
+    t = t.reshape(b, c, gh, size, gw, size).permute(0, 2, 4, 1, 3, 5).reshape(b * gh * gw, c * size * size)
+    if t.shape[0] > count:
+        t = t[torch.randperm(t.shape[0], generator=gen)[:count].to(x.device)]
+    return t
 
 
 def sliced_wasserstein(
@@ -35,10 +38,11 @@ def sliced_wasserstein(
     """SWD between point sets a [N, D] and b [M, D] (M is resampled to N if they differ)."""
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"point sets must be [N, D] with equal D, got {tuple(a.shape)}, {tuple(b.shape)}")
-    proj = torch.randn(a.shape[1], n_proj, generator=gen, device="cpu").to(a)
-    proj = F.normalize(proj, dim=0)
-    pa = torch.sort(a.float() @ proj.float(), dim=0).values
-    pb = torch.sort(b.float() @ proj.float(), dim=0).values
+    dtype = torch.promote_types(a.dtype, torch.float32)  # never sort in bf16/fp16
+    proj = F.normalize(torch.randn(a.shape[1], n_proj, generator=gen, device="cpu"), dim=0).to(a.device, dtype)
+    with torch.autocast(a.device.type, enabled=False):
+        pa = torch.sort(a.to(dtype) @ proj, dim=0).values
+        pb = torch.sort(b.to(dtype) @ proj, dim=0).values
     if pb.shape[0] != pa.shape[0]:  # compare quantiles when the set sizes differ
         pb = F.interpolate(pb.T[None], size=pa.shape[0], mode="linear", align_corners=True)[0].T
     return (pa - pb).abs().mean()
@@ -62,8 +66,8 @@ def patch_swd(
             px = extract_patches(x, size, count, gen)
             py = extract_patches(y, size, count, gen)
             if size > 1:
-                px = px.view(count, 3, -1)
-                py = py.view(count, 3, -1)
+                px = px.view(px.shape[0], 3, -1)
+                py = py.view(py.shape[0], 3, -1)
                 px = (px - px.mean(2, keepdim=True)).flatten(1)
                 py = (py - py.mean(2, keepdim=True)).flatten(1)
             total = total + sliced_wasserstein(px, py, n_proj, gen)

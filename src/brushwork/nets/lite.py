@@ -75,16 +75,21 @@ class LiteGenerator(nn.Module):
         f3 = F.relu(self.e3(f2))  # [B, 4ngf, H/4, W/4]
         return [f1, f2, f3]
 
+    align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        f1, f2, f3 = self._encode(x)
+        # pad to a multiple of 4 so every upsampling is exactly 2x (tiles then match the whole)
+        ph, pw = (-h) % 4, (-w) % 4
+        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        f1, f2, f3 = self._encode(xp)
         for block in self.blocks:
             f3 = block(f3)
-        u = F.interpolate(self.r3(f3), size=f2.shape[-2:], mode="bilinear", align_corners=False)
+        u = F.interpolate(self.r3(f3), scale_factor=2.0, mode="bilinear", align_corners=False)
         u = F.relu(self.d2(u + f2))
-        u = F.interpolate(self.r2(u), size=(h, w), mode="bilinear", align_corners=False)
+        u = F.interpolate(self.r2(u), scale_factor=2.0, mode="bilinear", align_corners=False)
         u = F.relu(self.d1(u + f1))
-        return self.lut(x) + self.out(u)
+        return self.lut(x) + self.out(u)[..., :h, :w]
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Encoder features used by PatchNCE (CUT): input, three encoder levels, first block."""

@@ -46,6 +46,8 @@ class ResnetGenerator(nn.Module):
         self._taps = [0, 4, 7, 10, 10 + n_blocks // 2]
         self._channels = [3, ngf, 2 * ngf, 4 * ngf, 4 * ngf]
 
+    align = 4
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         # the stride-2 path needs sides divisible by 4: pad by reflection, crop back after.

@@ -70,10 +70,11 @@ class Budget:
         return float(self.steps) if self.steps is not None else float(self.minutes or 0) * 60
 
 
-def set_lr(optimizers: list[torch.optim.Optimizer], base: list[float], factor: float) -> None:
-    for opt, lr in zip(optimizers, base, strict=True):
+def set_lr(optimizers: list[torch.optim.Optimizer], factor: float) -> None:
+    """Scale every parameter group's ``base_lr`` by the schedule's factor."""
+    for opt in optimizers:
         for group in opt.param_groups:
-            group["lr"] = lr * factor
+            group["lr"] = group["base_lr"] * factor
 
 
 class Progress:
@@ -84,7 +85,9 @@ class Progress:
         self.budget = budget
         unit = "step" if budget.steps is not None else "s"
         fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f}" + unit + " [{elapsed}<{remaining}{postfix}]"
-        self.bar = tqdm(total=budget.total(), initial=self._pos(), desc=desc, disable=quiet, bar_format=fmt, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=budget.total(), initial=self._pos(), desc=desc, disable=quiet, bar_format=fmt, dynamic_ncols=True
+        )
         self.stats_path = run_dir / "stats.jsonl"
         self._tb: Any = None
         try:
@@ -121,7 +124,11 @@ def save_grid(rows: list[torch.Tensor], path: Path) -> None:
 
 
 def rng_state(gen: torch.Generator) -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "data": gen.get_state(), "python": list(random.getstate()[1])}
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "data": gen.get_state(),
+        "python": list(random.getstate()[1]),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -187,4 +194,6 @@ def write_json(path: Path, obj: Any) -> None:
 def finite_or_raise(stats: dict[str, float], step: int) -> None:
     bad = [k for k, v in stats.items() if not math.isfinite(v)]
     if bad:
-        raise BrushworkError(f"training diverged at step {step}: {', '.join(bad)} became NaN/inf; try a lower learning rate or --loss lsgan")
+        raise BrushworkError(
+            f"training diverged at step {step}: {', '.join(bad)} became NaN/inf; try a lower learning rate or --loss lsgan"
+        )

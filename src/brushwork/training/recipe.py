@@ -30,6 +30,7 @@ class StyleRecipe:
     style_batch: int = 1  # style crops per step (more for small style sets)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    lr_lut_mult: float = 1.0  # the colour LUT's learning rate = lr_g * this
     beta1: float = 0.5
     ema_decay: float = 0.999
     d_ndf: int = 32
@@ -59,7 +60,9 @@ class StyleRecipe:
         if self.method not in METHODS:
             raise BrushworkError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
         if self.generator not in nets.names("generator"):
-            raise BrushworkError(f"unknown generator {self.generator!r} (choose from {', '.join(nets.names('generator'))})")
+            raise BrushworkError(
+                f"unknown generator {self.generator!r} (choose from {', '.join(nets.names('generator'))})"
+            )
         if self.loss not in LOSSES:
             raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         if self.size < 32 or self.size % 4:

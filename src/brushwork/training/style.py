@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..data import ImageBank, PairedBank, load_pairs, paired_crops, random_crops
+from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
 from ..errors import BrushworkError
@@ -27,8 +27,16 @@ from ..io import tensor_to_pil
 from ..losses import PatchSampleMLP, d_loss, g_loss, gradient_penalty, patch_nce_loss, patch_swd, r1_penalty
 from ..stylefile import save_style
 from .loop import (
-    Budget, Progress, checkpoint_state, finite_or_raise, restore_checkpoint, save_checkpoint,
-    save_grid, seed_everything, set_lr, write_json,
+    Budget,
+    Progress,
+    checkpoint_state,
+    finite_or_raise,
+    restore_checkpoint,
+    save_checkpoint,
+    save_grid,
+    seed_everything,
+    set_lr,
+    write_json,
 )  # fmt: skip
 from .recipe import StyleRecipe
 
@@ -72,7 +80,9 @@ def _discriminator(r: StyleRecipe) -> nn.Module:
     )  # fmt: skip
 
 
-def _d_total(r: StyleRecipe, d: nn.Module, aug: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def _d_total(
+    r: StyleRecipe, d: nn.Module, aug: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Discriminator objective (+ R1 / gradient penalty). fake must be detached."""
     loss = d_loss(r.loss, d(aug(real)), d(aug(fake)))
     stats = {"d": loss.item()}
@@ -102,7 +112,11 @@ def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> 
     with torch.no_grad():
         for t in images[:3]:
             s = 256 / min(t.shape[-2:])
-            x = F.interpolate(t[None], scale_factor=s, mode="bilinear", antialias=True, align_corners=False) if s < 1 else t[None]
+            x = (
+                F.interpolate(t[None], scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
+                if s < 1
+                else t[None]
+            )
             y = g(x.to(device)).float().cpu()
             cols.append(torch.cat([x[0], y[0].clamp(-1, 1)], dim=1))  # before over after
     h = min(c.shape[1] for c in cols)
@@ -113,15 +127,28 @@ def train_style_run(
     *, content: ImageBank, style: ImageBank, pairs: PairedBank | None, recipe: StyleRecipe,
     run_dir: Path, style_dir: Path, budget: Budget, seed: int = 0, device: str = "auto",
     resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
 ) -> Path:  # fmt: skip
-    """Train a style and write it to ``style_dir``; checkpoints and logs go to ``run_dir``."""
+    """Train a style and write it to ``style_dir``; checkpoints and logs go to ``run_dir``.
+
+    ``on_step(step, stats)`` is called after every step (progress reporting); raising
+    ``KeyboardInterrupt`` from it stops training with a checkpoint, as Ctrl-C does.
+    """
     r = recipe
     r.validate()
     dev = resolve_device(device)
     dtype = resolve_precision(r.precision, dev)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "samples").mkdir(exist_ok=True)
-    write_json(run_dir / OPTIONS, {"recipe": r.to_json(), "seed": seed, "budget": {"steps": budget.steps, "minutes": budget.minutes}, "sources": sources or {}})
+    write_json(
+        run_dir / OPTIONS,
+        {
+            "recipe": r.to_json(),
+            "seed": seed,
+            "budget": {"steps": budget.steps, "minutes": budget.minutes},
+            "sources": sources or {},
+        },
+    )
 
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
@@ -135,10 +162,18 @@ def train_style_run(
         g_b = nets.create("generator", r.generator, **r.generator_kwargs).to(dev)
         d_b = _discriminator(r).to(dev)
         nets_.update({"G_B": g_b, "D_B": d_b})
-    g_params = [p for k, n in nets_.items() if not k.startswith("D") for p in n.parameters()]
+    # the colour LUT (lite) may learn faster than the convolutions: Adam moves each
+    # parameter by about lr per step, and a colour grade needs LUT entries to move far
+    g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
+    lut_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith("lut.")]
+    lut_ids = {id(p) for p in lut_params}
+    other = [p for n in g_nets for p in n.parameters() if id(p) not in lut_ids]
+    g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
+    if lut_params:
+        g_groups.append({"params": lut_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
     d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
-    opt_g = torch.optim.Adam(g_params, lr=r.lr_g, betas=(r.beta1, 0.999))
-    opt_d = torch.optim.Adam(d_params, lr=r.lr_d, betas=(r.beta1, 0.999))
+    opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
+    opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
     ema = EMA(g, r.ema_decay)
     pools = {"A": ImagePool(r.pool_size), "B": ImagePool(r.pool_size)}
     policy = parse_policy(r.diffaug)
@@ -154,10 +189,19 @@ def train_style_run(
         pools["A"].load(extra.get("pool_A", torch.zeros(0)))
         pools["B"].load(extra.get("pool_B", torch.zeros(0)))
     elif (run_dir / "checkpoint.safetensors").exists():
-        raise BrushworkError(f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name")
+        raise BrushworkError(
+            f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
+        )
 
     def save() -> None:
-        state = checkpoint_state(nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, {"pool_A": pools["A"].state(), "pool_B": pools["B"].state()})
+        state = checkpoint_state(
+            nets_,
+            {"G": opt_g, "D": opt_d},
+            {"G": ema},
+            budget,
+            gen,
+            {"pool_A": pools["A"].state(), "pool_B": pools["B"].state()},
+        )
         save_checkpoint(run_dir, state)
 
     progress = Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet)
@@ -167,7 +211,7 @@ def train_style_run(
     try:
         while not budget.done():
             t0 = time.perf_counter()
-            set_lr([opt_g, opt_d], [r.lr_g, r.lr_d], budget.lr_factor())
+            set_lr([opt_g, opt_d], budget.lr_factor())
             real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev)
             real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev)
             stats: dict[str, float] = {}
@@ -189,7 +233,9 @@ def train_style_run(
                         stats["idt"] = idt.item()
                     if pairs is not None:
                         pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
+                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(
+                            g_b(pa.to(dev)).float(), pb.to(dev)
+                        )
                         loss_g = loss_g + r.lambda_pair * pair
                         stats["pair"] = pair.item()
                 opt_g.zero_grad(set_to_none=True)
@@ -256,13 +302,19 @@ def train_style_run(
             progress.update(stats, log)
             if budget.step % r.sample_every == 0:
                 with torch.no_grad():
-                    save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{budget.step:06d}.png")
+                    save_grid(
+                        [sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{budget.step:06d}.png"
+                    )
             if budget.step % r.checkpoint_every == 0:
                 save()
+            if on_step is not None:
+                on_step(budget.step, stats)
     except KeyboardInterrupt:
         save()
         progress.close()
-        raise BrushworkError(f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue") from None
+        raise BrushworkError(
+            f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
+        ) from None
     save()
     progress.close()
 

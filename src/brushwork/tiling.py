@@ -1,0 +1,76 @@
+"""Any-resolution inference through overlapping tiles (pure split / blend functions).
+
+Each tile is run with ``context`` extra pixels on every side (cropped off afterwards),
+and neighbouring tiles overlap by ``blend`` pixels where they are cross-faded with a
+linear ramp. The cross-fade is written as ``canvas + w * (tile - canvas)``, so when the
+network gives the same pixels for both tiles (an identity, or any network whose
+receptive field fits in the context) the result is exactly the whole-image result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+
+def tile_starts(length: int, tile: int, blend: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` px that overlap by ``blend`` px and cover ``length``."""
+    if tile <= blend:
+        raise ValueError(f"tile ({tile}) must be larger than the blend overlap ({blend})")
+    if length <= tile:
+        return [0]
+    step = tile - blend
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)  # the last tile ends flush with the image
+    return starts
+
+
+def ramp_mask(h: int, w: int, top: int, left: int) -> torch.Tensor:
+    """[1, 1, h, w] weights: 0 -> 1 over ``top`` rows and ``left`` columns, 1 elsewhere."""
+    wy = torch.ones(h)
+    wx = torch.ones(w)
+    if top:
+        wy[:top] = (torch.arange(top) + 1) / (top + 1)
+    if left:
+        wx[:left] = (torch.arange(left) + 1) / (left + 1)
+    return (wy[:, None] * wx[None, :])[None, None]
+
+
+def run_tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, blend: int = 32, context: int = 32,
+    align: int = 4,
+) -> torch.Tensor:  # fmt: skip
+    """Apply ``fn`` ([B, C, h, w] -> same size) to ``x`` tile by tile; -> [B, C, H, W] float32.
+
+    Each tile's context window starts on a multiple of ``align`` (the network's total
+    stride), so strided layers see the same pixel grid as on the whole image.
+    """
+    b, c, h, w = x.shape
+    if h <= tile and w <= tile:
+        return fn(x).float()
+    out = torch.empty(b, c, h, w, dtype=torch.float32)
+    ys, xs = tile_starts(h, tile, blend), tile_starts(w, tile, blend)
+    for i, y0 in enumerate(ys):
+        for j, x0 in enumerate(xs):
+            th, tw = min(tile, h - y0), min(tile, w - x0)
+            # the tile with context on each side (clipped at the image border)
+            cy0, cx0 = max(0, (y0 - context) // align * align), max(0, (x0 - context) // align * align)
+            cy1, cx1 = min(h, y0 + th + context), min(w, x0 + tw + context)
+            res = fn(x[:, :, cy0:cy1, cx0:cx1]).float().cpu()
+            core = res[:, :, y0 - cy0 : y0 - cy0 + th, x0 - cx0 : x0 - cx0 + tw]
+            top = (ys[i - 1] + tile - y0) if i > 0 else 0  # rows shared with the tile above
+            left = (xs[j - 1] + tile - x0) if j > 0 else 0
+            region = out[:, :, y0 : y0 + th, x0 : x0 + tw]
+            if top or left:
+                # in raster order, the rows above and the columns to the left are already
+                # written (by the row of tiles above and the tile to the left): fade into them
+                m = ramp_mask(th, tw, min(top, th), min(left, tw))
+                fresh = torch.ones(th, tw, dtype=torch.bool)
+                fresh[: min(top, th)] = False
+                fresh[:, : min(left, tw)] = False
+                blended = region + m * (core - region)
+                region.copy_(torch.where(fresh, core, blended))
+            else:
+                region.copy_(core)
+    return out

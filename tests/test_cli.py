@@ -1,0 +1,84 @@
+"""The command line, end to end at tiny sizes: train -> apply -> styles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brushwork.cli import main
+
+TINY_SET = [
+    "--set", "generator_kwargs={\"ngf\": 4, \"n_blocks\": 1, \"lut_size\": 5}", "--set", "d_ndf=8",
+    "--set", "num_patches=16", "--set", "max_side=64", "--set", "precision=\"fp32\"",
+]  # fmt: skip
+
+
+def test_train_apply_styles(
+    tmp_path: Path, photo_dir: Path, style_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "train",
+            str(style_dir),
+            "--content",
+            str(photo_dir),
+            "--name",
+            "tiny",
+            "--steps",
+            "2",
+            "--size",
+            "32",
+            "--quiet",
+            *TINY_SET,
+        ]
+    )
+    assert rc == 0
+    assert "style 'tiny' saved" in capsys.readouterr().out
+
+    # a folder with a nested image, a broken file, and a single file input
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    Image.fromarray(np.zeros((21, 17, 3), np.uint8)).save(inputs / "sub" / "a.jpg")
+    Image.fromarray(np.zeros((9, 12, 3), np.uint8)).save(inputs / "b.png")
+    (inputs / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    rc = main(["apply", "tiny", str(inputs), "--out", str(out), "--format", "jpg", "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 1  # one input failed
+    assert "broken.png" in captured.err
+    assert Image.open(out / "sub" / "a.jpg").size == (17, 21)
+    assert Image.open(out / "b.jpg").size == (12, 9)
+
+    # existing outputs are not replaced without --overwrite; inputs never
+    rc = main(["apply", "tiny", str(inputs / "b.png"), "--out", str(out), "--format", "jpg", "--quiet"])
+    assert rc == 1 and "already exists" in capsys.readouterr().err
+    rc = main(["apply", "tiny", str(inputs / "b.png"), "--out", str(inputs), "--overwrite", "--quiet"])
+    assert rc == 1 and "would replace an input" in capsys.readouterr().err
+    assert Image.open(inputs / "b.png").getpixel((0, 0)) == (0, 0, 0)
+
+    assert main(["styles", "list"]) == 0
+    assert "tiny" in capsys.readouterr().out
+    assert main(["styles", "show", "tiny"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["generator"]["name"] == "lite" and shown["training"]["steps"] == 2
+    assert main(["styles", "rm", "tiny"]) == 0
+    capsys.readouterr()
+    assert main(["apply", "tiny", str(inputs), "--out", str(out)]) == 2
+    assert "no style 'tiny'" in capsys.readouterr().err
+
+
+def test_train_errors_exit_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(tmp_path / "missing"), "--name", "x", "--steps", "1"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_dry_run_trains_nothing(
+    photo_dir: Path, style_dir: Path, brushwork_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", str(style_dir), "--content", str(photo_dir), "--name", "d", "--dry-run"]) == 0
+    assert "dry run: 4 content photos, 3 style images" in capsys.readouterr().err
+    assert not (brushwork_home / "styles" / "d").exists()

@@ -1,0 +1,85 @@
+"""Every registered network, at tiny sizes: shape for odd sizes, finite output, gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from brushwork import nets
+
+TINY_KWARGS = {
+    ("generator", "lite"): {"ngf": 8, "n_blocks": 1, "lut_size": 5},
+    ("generator", "resnet"): {"ngf": 8, "n_blocks": 2},
+    ("discriminator", "patchgan"): {"ndf": 8, "n_layers": 2, "scales": 2},
+}
+
+
+def all_nets() -> list[tuple[str, str]]:
+    return [(k, n) for k in ("generator", "discriminator") for n in nets.names(k)]
+
+
+def test_every_registered_net_has_tiny_settings() -> None:
+    assert set(all_nets()) == set(TINY_KWARGS)
+
+
+@pytest.mark.parametrize(("kind", "name"), all_nets())
+@pytest.mark.parametrize("hw", [(32, 32), (37, 53)])
+def test_forward_backward(kind: str, name: str, hw: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    net = nets.create(kind, name, **TINY_KWARGS[(kind, name)])
+    # perturb small-initialised output layers so every parameter's gradient is non-zero
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.rand(2, 3, *hw) * 2 - 1
+    out = net(x)
+    outs = out if isinstance(out, list) else [out]
+    if kind == "generator":
+        assert out.shape == x.shape
+    for o in outs:
+        assert torch.isfinite(o).all()
+    sum(o.square().mean() for o in outs).backward()
+    for pname, p in net.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches {pname}"
+
+
+@pytest.mark.parametrize("name", nets.names("generator"))
+def test_generators_expose_nce_features(name: str) -> None:
+    g = nets.create("generator", name, **TINY_KWARGS[("generator", name)])
+    feats = g.nce_features(torch.rand(1, 3, 32, 32))
+    assert [f.shape[1] for f in feats] == g.nce_channels()
+
+
+def test_lite_starts_near_identity() -> None:
+    g = nets.create("generator", "lite")
+    x = torch.rand(1, 3, 40, 40) * 2 - 1
+    assert (g(x) - x).abs().max() < 0.05
+
+
+def test_lite_mac_bound() -> None:
+    g = nets.create("generator", "lite")
+    with FlopCounterMode(display=False) as fc:
+        g(torch.rand(1, 3, 256, 256))
+    gmacs = fc.get_total_flops() / 2e9
+    assert gmacs <= 3.0, f"lite costs {gmacs:.2f} GMACs at 256x256"
+
+
+def test_resnet_is_cyclegan_class() -> None:
+    g = nets.create("generator", "resnet")
+    n = sum(p.numel() for p in g.parameters())
+    assert 10e6 < n < 12e6
+
+
+def test_patchgan_receptive_field_is_70() -> None:
+    d = nets.create("discriminator", "patchgan", ndf=4, norm="none")
+    x = torch.rand(1, 3, 160, 160, requires_grad=True)
+    out = d(x)[0]
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = (x.grad.abs().sum((0, 1, 3)) > 0).nonzero()
+    assert rows.max() - rows.min() + 1 == 70
+
+
+def test_unknown_name_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown generator 'nope'"):
+        nets.create("generator", "nope")

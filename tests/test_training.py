@@ -1,0 +1,145 @@
+"""Style training at tiny sizes: exact resume, EMA, budgets, recipes, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY, make_images
+from safetensors.torch import load_file
+
+import brushwork
+from brushwork.ema import EMA
+from brushwork.errors import BrushworkError, NoImagesError
+from brushwork.library import runs_dir
+from brushwork.training.loop import Budget
+from brushwork.training.recipe import default_recipe
+
+
+def weights(style: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(style / "generator.safetensors"))
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [("cut", {"lambda_swd": 1.0, "diffaug": "color,translation,cutout"}), ("cyclegan", {"pool_size": 2})],
+)
+def test_interrupted_then_resumed_equals_uninterrupted(
+    photo_dir: Path, style_dir: Path, method: str, extra: dict
+) -> None:
+    recipe = {**TINY, **extra}
+    full = brushwork.train_style(
+        style_dir, photo_dir, name="full", steps=6, method=method, size=32, seed=3, recipe=recipe, quiet=True
+    )
+
+    def stop_at_3(step: int, stats: dict[str, float]) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BrushworkError, match="--resume"):
+        brushwork.train_style(
+            style_dir,
+            photo_dir,
+            name="cut",
+            steps=6,
+            method=method,
+            size=32,
+            seed=3,
+            recipe=recipe,
+            quiet=True,
+            on_step=stop_at_3,
+        )
+    assert (runs_dir() / "cut" / "checkpoint.safetensors").exists()
+    resumed = brushwork.train_style(
+        style_dir,
+        photo_dir,
+        name="cut",
+        steps=6,
+        method=method,
+        size=32,
+        seed=3,
+        recipe=recipe,
+        quiet=True,
+        resume=True,
+    )
+    a, b = weights(full), weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_same_seed_same_result_and_run_artifacts(photo_dir: Path, style_dir: Path) -> None:
+    s1 = brushwork.train_style(
+        style_dir, photo_dir, name="a", steps=4, method="fastcut", size=32, seed=1, recipe=TINY, quiet=True
+    )
+    s2 = brushwork.train_style(
+        style_dir, photo_dir, name="b", steps=4, method="fastcut", size=32, seed=1, recipe=TINY, quiet=True
+    )
+    assert all(torch.equal(weights(s1)[k], v) for k, v in weights(s2).items())
+    run = runs_dir() / "a"
+    assert (run / "training_options.json").exists() and (run / "stats.jsonl").exists()
+    assert list((run / "samples").glob("step_*.png")) and list((run / "tb").iterdir())
+    meta = brushwork.Stylizer.load("a").meta
+    t = meta["training"]
+    assert t["steps"] == 4 and t["method"] == "fastcut" and t["style_images"] == 3 and t["content_images"] == 4
+    assert (s1 / "preview.png").exists()
+
+
+def test_paired_training_with_before_after(tmp_path: Path, photo_dir: Path) -> None:
+    before = make_images(tmp_path / "before", 3, seed=5)
+    after = make_images(tmp_path / "after", 3, seed=5, tint=(40, 0, -40))
+    s = brushwork.train_style(
+        None, photo_dir, name="edits", steps=3, before_dir=before, after_dir=after, size=32, recipe=TINY, quiet=True
+    )
+    assert brushwork.Stylizer.load(s).meta["training"]["pairs"] == 3
+    with pytest.raises(BrushworkError, match="go together"):
+        brushwork.train_style(None, photo_dir, name="x", steps=1, before_dir=before)
+
+
+def test_existing_style_is_never_overwritten(photo_dir: Path, style_dir: Path) -> None:
+    brushwork.train_style(style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True)
+    with pytest.raises(BrushworkError, match="already exists"):
+        brushwork.train_style(style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True)
+
+
+def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NoImagesError, match="no usable style images"):
+        brushwork.train_style(empty, photo_dir, name="x", steps=1, recipe=TINY)
+    with pytest.raises(BrushworkError, match="invalid style name"):
+        brushwork.train_style(empty, photo_dir, name="../evil", steps=1)
+    with pytest.raises(BrushworkError, match="no training run"):
+        brushwork.train_style(photo_dir, photo_dir, name="never", steps=1, resume=True)
+    with pytest.raises(BrushworkError, match="exactly one"):
+        Budget(steps=3, minutes=1.0)
+
+
+def test_recipe_adapts_to_small_sets() -> None:
+    small, big = default_recipe(5), default_recipe(500)
+    assert small.diffaug and not big.diffaug
+    assert small.style_batch > big.style_batch
+    assert default_recipe(5, diffaug="").diffaug == ""  # the user can override
+    with pytest.raises(BrushworkError, match="unknown recipe setting"):
+        default_recipe(5, nonsense=1)
+
+
+def test_time_budget_schedules_decay_to_end() -> None:
+    b = Budget(minutes=1.0)
+    b.elapsed = 15.0
+    assert b.lr_factor() == 1.0
+    b.elapsed = 45.0
+    assert b.lr_factor() == pytest.approx(0.5)
+    b.elapsed = 60.0
+    assert b.done() and b.lr_factor() == 0.0
+
+
+def test_ema_warms_up() -> None:
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    ema = EMA(net, decay=0.999)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    ema.update(net)  # warm-up decay (1+1)/(10+1): the average moves fast at first
+    assert ema.model.weight.item() == pytest.approx(1 - 2 / 11)
