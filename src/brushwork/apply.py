@@ -8,10 +8,10 @@ stem; an output never replaces an input, and an existing file is only replaced w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from tqdm import tqdm
 
 from .errors import BrushworkError
@@ -48,10 +48,27 @@ def plan_outputs(
     return jobs, errors
 
 
+def carried_metadata(src: Path, fmt: str) -> dict[str, object]:
+    """EXIF (orientation reset: pixels are already upright) and ICC profile of ``src``."""
+    try:
+        with Image.open(src) as im:
+            icc = im.info.get("icc_profile")
+            exif = im.getexif()
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, object] = {}
+    if icc:
+        out["icc_profile"] = icc
+    if exif:
+        exif[0x0112] = 1
+        out["exif"] = exif.tobytes()
+    return out
+
+
 def apply_to_paths(
     stylizer: Stylizer, inputs: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
     fmt: str = "png", quality: int = 95, overwrite: bool = False, quiet: bool = False,
-    transform: Callable[[Stylizer, Path], object] | None = None,
+    max_side: int | None = None,
 ) -> BatchResult:  # fmt: skip
     out = Path(out_dir)
     if fmt not in ("png", "jpg", "webp"):
@@ -71,8 +88,8 @@ def apply_to_paths(
                 raise BrushworkError(f"output {dest} already exists (pass --overwrite to replace it)")
             seen.add(rdest)
             img = load_image(src)
-            styled = stylizer(img) if transform is None else transform(stylizer, src)
-            save_image_atomic(styled, dest, quality=quality)  # type: ignore[arg-type]
+            styled = stylizer(img, max_side=max_side)
+            save_image_atomic(styled, dest, quality=quality, **carried_metadata(src, fmt))
             result.written.append(dest)
         except BrushworkError as exc:
             msg = str(exc)

@@ -1,4 +1,4 @@
-"""Command line: ``brushwork train | apply | styles | demo``.
+"""Command line: ``brushwork train | apply | styles | export | demo``.
 
 Library code raises ``BrushworkError``; this module turns errors into one clear line on
 stderr and a non-zero exit status.
@@ -67,8 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--format", choices=["png", "jpg", "webp"], default="png")
     a.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     a.add_argument("--device", default="auto")
+    a.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style")
+    a.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take the style's lightness and texture")
+    a.add_argument("--max-side", type=_positive_int, help="downscale inputs so the longer side is at most N px")
+    a.add_argument("--tile", type=_positive_int, help="force tiles of N px (default: chosen from --max-memory)")
+    a.add_argument("--max-memory", type=_positive_int, default=512, help="MB of activations per tile pass (default 512)")
+    a.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    a.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files (never inputs)")
     a.add_argument("--quiet", action="store_true")
+
+    e = sub.add_parser("export", help="export a style's generator to ONNX or TorchScript")
+    e.add_argument("style", help="library name or style folder")
+    e.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    e.add_argument("--out", required=True, help="output file")
 
     s = sub.add_parser("styles", help="manage the style library")
     ssub = s.add_subparsers(dest="styles_command", required=True)
@@ -111,10 +123,14 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     from .apply import apply_to_paths
     from .stylizer import Stylizer
 
-    st = Stylizer.load(args.style, device=args.device)
+    st = Stylizer.load(
+        args.style, device=args.device, precision=args.precision, strength=args.strength,
+        preserve_color=args.preserve_color, tile=args.tile, max_memory=args.max_memory * 2**20, backend=args.backend,
+    )  # fmt: skip
     res = apply_to_paths(
-        st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite, quiet=args.quiet
-    )
+        st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite,
+        quiet=args.quiet, max_side=args.max_side,
+    )  # fmt: skip
     print(f"{len(res.written)} written to {args.out}, {len(res.failed)} failed")
     for msg in res.failed:
         print(f"failed: {msg}", file=sys.stderr)
@@ -140,6 +156,21 @@ def _cmd_styles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import export_generator
+    from .library import resolve
+    from .stylefile import load_style
+
+    g, _ = load_style(resolve(args.style))
+    out = Path(args.out)
+    if out.exists():
+        raise BrushworkError(f"{out} already exists; choose another --out")
+    print(f"exported to {export_generator(g, args.format, out)}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -150,7 +181,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _cmd_train, "apply": _cmd_apply, "styles": _cmd_styles, "demo": _cmd_demo}
+    handlers = {"train": _cmd_train, "apply": _cmd_apply, "styles": _cmd_styles, "export": _cmd_export, "demo": _cmd_demo}
     try:
         return handlers[args.command](args)
     except BrushworkError as exc:

@@ -69,7 +69,7 @@ class Stylizer:
     def __init__(
         self, generator: nn.Module, meta: dict[str, Any], path: Path | None = None, device: str = "auto",
         precision: str = "auto", strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
-        max_memory: int = DEFAULT_MAX_MEMORY,
+        max_memory: int = DEFAULT_MAX_MEMORY, backend: str = "torch",
     ) -> None:  # fmt: skip
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
@@ -82,6 +82,16 @@ class Stylizer:
         self.max_memory = max_memory
         if not 0.0 <= strength <= 1.0:
             raise BrushworkError(f"strength must be between 0 and 1, got {strength}")
+        if backend not in ("torch", "onnxruntime"):
+            raise BrushworkError(f"unknown backend {backend!r} (use torch or onnxruntime)")
+        self.backend = backend
+        self._ort: Any = None
+        if backend == "onnxruntime":
+            from .export import onnx_runner
+            from .library import home
+
+            self.dtype = torch.float32  # the exported graph is float32
+            self._ort = onnx_runner(self.generator, home() / "cache" / "onnx")
 
     @classmethod
     def load(
@@ -107,6 +117,8 @@ class Stylizer:
         return max(128, int(math.sqrt(pixels)) // 64 * 64)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if self._ort is not None:
+            return self._ort(x)
         with torch.no_grad(), autocast(self.device, self.dtype):
             return self.generator(x.to(self.device)).float().cpu()
 
@@ -122,7 +134,7 @@ class Stylizer:
         h, w = x.shape[-2:]
         t = tile or self.tile_size(h, w)
         align = int(getattr(self.generator, "align", 4))
-        y = self._run(x) if t is None else run_tiled(self._run, x, tile=t, blend=32, context=64, align=align)
+        y = self._run(x) if t is None else run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
         return blend_controls(x.float().cpu(), y, s, pc)

@@ -80,8 +80,8 @@ class LiteGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         # pad to a multiple of 4 so every upsampling is exactly 2x (tiles then match the whole)
-        ph, pw = (-h) % 4, (-w) % 4
-        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        # (always padded, even by 0, so an exported graph keeps dynamic height and width)
+        xp = F.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
         f1, f2, f3 = self._encode(xp)
         for block in self.blocks:
             f3 = block(f3)

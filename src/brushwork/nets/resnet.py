@@ -51,9 +51,7 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         # the stride-2 path needs sides divisible by 4: pad by reflection, crop back after.
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:
-            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+        x = nn.functional.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
         return self.model(x)[..., :h, :w]
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
