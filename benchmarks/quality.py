@@ -95,6 +95,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("docs/bench/quality"))
     ap.add_argument("--set", action="append", default=[], help="recipe override key=JSON, e.g. lambda_swd=2")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--device", default="cpu", help="cpu (the benchmark's setting) or cuda for quick sweeps")
+    ap.add_argument("--no-images", action="store_true", help="skip the side-by-side images")
     args = ap.parse_args()
     if (args.minutes is None) == (args.steps is None):
         ap.error("give exactly one of --minutes and --steps")
@@ -133,10 +135,10 @@ def main() -> None:
             path = train_style_run(
                 content=content, style=style_bank, pairs=pairs, recipe=r, run_dir=Path(tmp) / "run",
                 style_dir=Path(tmp) / "style", budget=Budget(steps=args.steps, minutes=args.minutes),
-                seed=args.seed, device="cpu", quiet=True,
+                seed=args.seed, device=args.device, quiet=True,
             )  # fmt: skip
             train_s = time.perf_counter() - t0
-            st = Stylizer.load(path, device="cpu")
+            st = Stylizer.load(path, device=args.device)
             meta = st.meta["training"]
             learned = [st.stylize_tensor(t[None])[0] for t in c]
         lp, ls = score(learned, truth)
@@ -149,6 +151,8 @@ def main() -> None:
             f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}",
             flush=True,
         )
+        if args.no_images:
+            continue
         # side by side for two held-out photos: photo | truth | best baseline | learned
         bname = max(base, key=lambda k: base[k][0])
         pick = {

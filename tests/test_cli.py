@@ -84,14 +84,36 @@ def test_dry_run_trains_nothing(
     assert not (brushwork_home / "styles" / "d").exists()
 
 
-def test_apply_controls_export_and_metadata(tmp_path: Path, photo_dir: Path, style_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", str(style_dir), "--content", str(photo_dir), "--name", "t", "--steps", "1", "--size", "32", "--quiet", *TINY_SET]) == 0
+def test_apply_controls_export_and_metadata(
+    tmp_path: Path, photo_dir: Path, style_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "train",
+                str(style_dir),
+                "--content",
+                str(photo_dir),
+                "--name",
+                "t",
+                "--steps",
+                "1",
+                "--size",
+                "32",
+                "--quiet",
+                *TINY_SET,
+            ]
+        )
+        == 0
+    )
     src = tmp_path / "photo.jpg"
     exif = Image.Exif()
     exif[0x010F] = "TestCam"  # camera make
     Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(src, exif=exif.tobytes(), icc_profile=b"fake-icc")
     out = tmp_path / "o"
-    rc = main(["apply", "t", str(src), "--out", str(out), "--format", "jpg", "--strength", "0", "--max-side", "30", "--quiet"])
+    rc = main(
+        ["apply", "t", str(src), "--out", str(out), "--format", "jpg", "--strength", "0", "--max-side", "30", "--quiet"]
+    )
     assert rc == 0
     res = Image.open(out / "photo.jpg")
     assert res.size == (30, 20)
@@ -102,5 +124,7 @@ def test_apply_controls_export_and_metadata(tmp_path: Path, photo_dir: Path, sty
     assert (tmp_path / "t.onnx").stat().st_size > 0
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "t.onnx")]) == 2
     out2 = tmp_path / "o2"
-    assert main(["apply", "t", str(src), "--out", str(out2), "--backend", "onnxruntime", "--tile", "16", "--quiet"]) == 0
+    assert (
+        main(["apply", "t", str(src), "--out", str(out2), "--backend", "onnxruntime", "--tile", "16", "--quiet"]) == 0
+    )
     assert (out2 / "photo.png").exists()

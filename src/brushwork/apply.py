@@ -1,4 +1,4 @@
-"""Batch application of a style to files and folders (used by the CLI and the web UI).
+"""Batch application of a style to image and video files and folders (used by the CLI and the web UI).
 
 Outputs keep each input's path relative to the folder it was found in and its file
 stem; an output never replaces an input, and an existing file is only replaced when
@@ -15,34 +15,41 @@ from PIL import Image
 from tqdm import tqdm
 
 from .errors import BrushworkError
-from .io import is_image_path, list_images, load_image, save_image_atomic
+from .io import is_image_path, load_image, save_image_atomic
 from .stylizer import Stylizer
+from .video import VideoReport, is_video_path, stylize_video
 
 
 @dataclass
 class BatchResult:
     written: list[Path] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    videos: list[VideoReport] = field(default_factory=list)
+
+
+def _dest(rel: Path, out_dir: Path, fmt: str) -> Path:
+    """Images take the output format's suffix; videos keep their container."""
+    return out_dir / (rel if is_video_path(rel) else rel.with_suffix(f".{fmt}"))
 
 
 def plan_outputs(
     inputs: list[str | os.PathLike[str]], out_dir: Path, fmt: str
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Map each input image to its output path -> (jobs, errors for missing inputs)."""
+    """Map each input image or video to its output path -> (jobs, errors for missing inputs)."""
     jobs: list[tuple[Path, Path]] = []
     errors: list[str] = []
     for raw in inputs:
         src = Path(raw)
         if src.is_dir():
-            found = list_images(src)
+            found = sorted(p for p in src.rglob("*") if p.is_file() and (is_image_path(p) or is_video_path(p)))
             if not found:
-                errors.append(f"{src}: folder holds no supported image")
-            jobs += [(p, out_dir / p.relative_to(src).with_suffix(f".{fmt}")) for p in found]
+                errors.append(f"{src}: folder holds no supported image or video")
+            jobs += [(p, _dest(p.relative_to(src), out_dir, fmt)) for p in found]
         elif src.is_file():
-            if not is_image_path(src):
-                errors.append(f"{src}: not a supported image type ({src.suffix or 'no suffix'})")
+            if not (is_image_path(src) or is_video_path(src)):
+                errors.append(f"{src}: not a supported image or video type ({src.suffix or 'no suffix'})")
             else:
-                jobs.append((src, out_dir / f"{src.stem}.{fmt}"))
+                jobs.append((src, _dest(Path(src.name), out_dir, fmt)))
         else:
             errors.append(f"{src}: no such file or folder")
     return jobs, errors
@@ -87,9 +94,13 @@ def apply_to_paths(
             if dest.exists() and not overwrite:
                 raise BrushworkError(f"output {dest} already exists (pass --overwrite to replace it)")
             seen.add(rdest)
-            img = load_image(src)
-            styled = stylizer(img, max_side=max_side)
-            save_image_atomic(styled, dest, quality=quality, **carried_metadata(src, fmt))
+            if is_video_path(src):
+                rep = stylize_video(stylizer, src, dest, quiet=quiet)
+                result.videos.append(rep)
+            else:
+                img = load_image(src)
+                styled = stylizer(img, max_side=max_side)
+                save_image_atomic(styled, dest, quality=quality, **carried_metadata(src, fmt))
             result.written.append(dest)
         except BrushworkError as exc:
             msg = str(exc)

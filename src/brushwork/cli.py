@@ -68,10 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     a.add_argument("--device", default="auto")
     a.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style")
-    a.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take the style's lightness and texture")
+    a.add_argument(
+        "--preserve-color", action="store_true", help="keep the photo's colours, take the style's lightness and texture"
+    )
     a.add_argument("--max-side", type=_positive_int, help="downscale inputs so the longer side is at most N px")
     a.add_argument("--tile", type=_positive_int, help="force tiles of N px (default: chosen from --max-memory)")
-    a.add_argument("--max-memory", type=_positive_int, default=512, help="MB of activations per tile pass (default 512)")
+    a.add_argument(
+        "--max-memory", type=_positive_int, default=512, help="MB of activations per tile pass (default 512)"
+    )
     a.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     a.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files (never inputs)")
@@ -181,7 +185,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _cmd_train, "apply": _cmd_apply, "styles": _cmd_styles, "export": _cmd_export, "demo": _cmd_demo}
+    handlers = {
+        "train": _cmd_train,
+        "apply": _cmd_apply,
+        "styles": _cmd_styles,
+        "export": _cmd_export,
+        "demo": _cmd_demo,
+    }
     try:
         return handlers[args.command](args)
     except BrushworkError as exc:

@@ -41,7 +41,9 @@ def export_generator(generator: nn.Module, fmt: str, dest: str | os.PathLike[str
     return dest
 
 
-def onnx_runner(generator: nn.Module, cache_dir: Path, threads: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+def onnx_runner(
+    generator: nn.Module, cache_dir: Path, threads: int | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """An ONNX Runtime session for ``generator`` (exported once into ``cache_dir``, keyed by
     a hash of its weights) -> a function [B, 3, H, W] tensor -> tensor."""
     try:

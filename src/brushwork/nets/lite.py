@@ -39,8 +39,8 @@ class ColorLUT(nn.Module):
 class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
-        self.c1 = nn.Conv2d(ch, ch, 3, padding=1, padding_mode="replicate")
-        self.c2 = nn.Conv2d(ch, ch, 3, padding=1, padding_mode="replicate")
+        self.c1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.c2 = nn.Conv2d(ch, ch, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.c2(F.relu(self.c1(x)))
@@ -52,7 +52,9 @@ class LiteGenerator(nn.Module):
 
     def __init__(self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17) -> None:
         super().__init__()
-        pad = {"padding": 1, "padding_mode": "replicate"}
+        # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
+        # a 1024 px forward as separate copies); borders are learned like everything else
+        pad = {"padding": 1}
         self.lut = ColorLUT(lut_size)
         self.e1 = nn.Conv2d(3, ngf, 3, **pad)
         self.e2 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, **pad)
