@@ -53,7 +53,7 @@ def test_style_round_trip_bit_identical(tmp_path: Path) -> None:
     g2, meta = load_style(path)
     x = torch.rand(1, 3, 33, 41) * 2 - 1
     assert torch.equal(g.eval()(x), g2(x))
-    assert meta["generator"] == {"name": "lite", "kwargs": kw}
+    assert meta["generator"] == {"name": "lite", "kwargs": kw, "kind": "generator"}
     with pytest.raises(BrushworkError, match="already exists"):
         save_style(path, "lite", kw, g.state_dict(), {}, None)
     (path / "style.json").write_text('{"format": "brushwork-style", "format_version": 99}')

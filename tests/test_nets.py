@@ -12,18 +12,23 @@ TINY_KWARGS = {
     ("generator", "lite"): {"ngf": 8, "n_blocks": 1, "lut_size": 5},
     ("generator", "resnet"): {"ngf": 8, "n_blocks": 2},
     ("discriminator", "patchgan"): {"ndf": 8, "n_layers": 2, "scales": 2},
+    ("noise_generator", "dcgan"): {"size": 16, "z_dim": 8, "ngf": 4},
+    ("noise_generator", "mlp"): {"size": 16, "z_dim": 8, "hidden": 16},
+    ("image_discriminator", "dcgan"): {"size": 16, "ndf": 4},
+    ("image_discriminator", "mlp"): {"size": 16, "hidden": 16},
 }
+KINDS = ("generator", "discriminator", "noise_generator", "image_discriminator")
 
 
 def all_nets() -> list[tuple[str, str]]:
-    return [(k, n) for k in ("generator", "discriminator") for n in nets.names(k)]
+    return [(k, n) for k in KINDS for n in nets.names(k)]
 
 
 def test_every_registered_net_has_tiny_settings() -> None:
     assert set(all_nets()) == set(TINY_KWARGS)
 
 
-@pytest.mark.parametrize(("kind", "name"), all_nets())
+@pytest.mark.parametrize(("kind", "name"), [kn for kn in all_nets() if kn[0] in ("generator", "discriminator")])
 @pytest.mark.parametrize("hw", [(32, 32), (37, 53)])
 def test_forward_backward(kind: str, name: str, hw: tuple[int, int]) -> None:
     torch.manual_seed(0)
@@ -83,3 +88,18 @@ def test_patchgan_receptive_field_is_70() -> None:
 def test_unknown_name_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown generator 'nope'"):
         nets.create("generator", "nope")
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [kn for kn in all_nets() if kn[0] in ("noise_generator", "image_discriminator")]
+)
+def test_gan_nets_forward_backward(kind: str, name: str) -> None:
+    torch.manual_seed(0)
+    net = nets.create(kind, name, **TINY_KWARGS[(kind, name)])
+    x = torch.randn(3, 8) if kind == "noise_generator" else torch.rand(3, 3, 16, 16) * 2 - 1
+    out = net(x)
+    assert out.shape == ((3, 3, 16, 16) if kind == "noise_generator" else (3,))
+    assert torch.isfinite(out).all()
+    out.square().mean().backward()
+    for pname, p in net.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches {pname}"

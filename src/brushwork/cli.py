@@ -1,4 +1,4 @@
-"""Command line: ``brushwork train | apply | styles | export | demo``.
+"""Command line: ``brushwork train | apply | styles | export | gan | augment | demo``.
 
 Library code raises ``BrushworkError``; this module turns errors into one clear line on
 stderr and a non-zero exit status.
@@ -94,17 +94,55 @@ def build_parser() -> argparse.ArgumentParser:
     rm = ssub.add_parser("rm", help="remove a style")
     rm.add_argument("name")
 
+    gp = sub.add_parser("gan", help="generate new images: train, sample and evaluate unconditional GANs")
+    gsub = gp.add_subparsers(dest="gan_command", required=True)
+    gt = gsub.add_parser("train", help="train a GAN on a folder of images")
+    gt.add_argument("images_dir")
+    gt.add_argument("--name", required=True)
+    gt.add_argument("--size", type=int, choices=[32, 64, 128, 256], default=64)
+    gb = gt.add_mutually_exclusive_group()
+    gb.add_argument("--minutes", type=_positive_float, help="wall-clock budget (default 10)")
+    gb.add_argument("--steps", type=_positive_int)
+    gt.add_argument("--loss", choices=["lsgan", "vanilla", "hinge", "wgan-gp"], default="lsgan")
+    gt.add_argument("--seed", type=int, default=0)
+    gt.add_argument("--resume", action="store_true")
+    gt.add_argument("--device", default="auto")
+    gt.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a GAN recipe setting")
+    gt.add_argument("--quiet", action="store_true")
+    gs = gsub.add_parser("sample", help="write samples of a trained GAN")
+    gs.add_argument("name")
+    gs.add_argument("-n", type=_positive_int, default=16)
+    gs.add_argument("--out", required=True)
+    gs.add_argument("--seed", type=int, default=0)
+    gs.add_argument("--truncation", type=_positive_float)
+    gs.add_argument("--interpolate", action="store_true", help="a grid and a GIF walking between n random points")
+    ge = gsub.add_parser("eval", help="sliced-Wasserstein distance and memorisation check")
+    ge.add_argument("name")
+    ge.add_argument("--images", help="training images (default: the folder it was trained on)")
+
+    au = sub.add_parser("augment", help="enlarge a class-per-folder dataset with synthetic images")
+    au.add_argument("dataset_dir")
+    au.add_argument("--out", required=True)
+    au.add_argument("--per-class", type=_positive_int, required=True)
+    au.add_argument("--mode", choices=["generate", "stylize"], default="generate")
+    au.add_argument("--style", help="library style for --mode stylize")
+    ab = au.add_mutually_exclusive_group()
+    ab.add_argument("--minutes", type=_positive_float, help="budget per class generator")
+    ab.add_argument("--steps", type=_positive_int, help="steps per class generator")
+    au.add_argument("--size", type=int, choices=[32, 64, 128, 256], default=64)
+    au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
+    au.add_argument("--quiet", action="store_true")
+
     d = sub.add_parser("demo", help="learn a small built-in style offline and apply it")
     d.add_argument("--minutes", type=_positive_float, default=3.0)
     d.add_argument("--quiet", action="store_true")
     return p
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .api import train_style
-
-    overrides = {}
-    for item in args.set:
+def _overrides(items: list[str]) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise BrushworkError(f"--set {item!r}: expected KEY=VALUE")
@@ -112,6 +150,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value
+    return overrides
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .api import train_style
+
+    overrides = _overrides(args.set)
     path = train_style(
         args.style_dir, args.content, name=args.name, minutes=args.minutes, steps=args.steps,
         method=args.method, generator=args.generator, loss=args.loss, size=args.size, seed=args.seed,
@@ -175,6 +220,33 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gan(args: argparse.Namespace) -> int:
+    from . import gan
+
+    if args.gan_command == "train":
+        path = gan.train_gan(args.images_dir, name=args.name, size=args.size, minutes=args.minutes, steps=args.steps,
+                             loss=args.loss, seed=args.seed, device=args.device, resume=args.resume, quiet=args.quiet,
+                             recipe=_overrides(args.set))  # fmt: skip
+        print(f"GAN {args.name!r} saved to {path}")
+    elif args.gan_command == "sample":
+        files = gan.sample(
+            args.name, args.n, args.out, seed=args.seed, truncation=args.truncation, interpolate=args.interpolate
+        )
+        print(f"{len(files)} written to {args.out}")
+    else:
+        print(gan.format_report(gan.evaluate(args.name, args.images)))
+    return 0
+
+
+def _cmd_augment(args: argparse.Namespace) -> int:
+    from .gan import augment
+
+    out = augment(args.dataset_dir, args.out, args.per_class, mode=args.mode, style=args.style, minutes=args.minutes,
+                  steps=args.steps, size=args.size, seed=args.seed, quiet=args.quiet, recipe=_overrides(args.set))  # fmt: skip
+    print(f"written to {out} (manifest: {out / 'manifest.jsonl'})")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -190,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "apply": _cmd_apply,
         "styles": _cmd_styles,
         "export": _cmd_export,
+        "gan": _cmd_gan,
+        "augment": _cmd_augment,
         "demo": _cmd_demo,
     }
     try:

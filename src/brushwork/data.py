@@ -76,6 +76,21 @@ def random_crops(bank: ImageBank, n: int, size: int, scale: tuple[float, float],
     return torch.stack(out)
 
 
+def relative_crops(bank: ImageBank, n: int, size: int, scale: tuple[float, float], g: torch.Generator) -> torch.Tensor:
+    """``n`` square crops whose side is a fraction (uniform in ``scale``) of each image's
+    short side, resized to ``size`` and flipped half the time -> [n, 3, size, size]."""
+    out = []
+    for _ in range(n):
+        t = bank.tensors[int(torch.randint(0, len(bank), (), generator=g))]
+        h, w = t.shape[1:]
+        lo, hi = scale
+        side = max(8, int(min(h, w) * (lo + (hi - lo) * torch.rand((), generator=g).item())))
+        y = int(torch.randint(0, h - side + 1, (), generator=g))
+        x = int(torch.randint(0, w - side + 1, (), generator=g))
+        out.append(_take(t, y, x, side, size, bool(torch.rand((), generator=g) < 0.5)))
+    return torch.stack(out)
+
+
 @dataclass
 class PairedBank:
     before: ImageBank

@@ -127,7 +127,8 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     """Tensor [3, H, W] (or [1, 3, H, W]) in [-1, 1] -> 8-bit RGB PIL image."""
     if t.dim() == 4:
         t = t[0]
-    arr = ((t.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    # in place on one float copy: a 24 MP image would otherwise hold several 288 MB temporaries
+    arr = t.detach().float().clone().clamp_(-1, 1).add_(1.0).mul_(127.5).round_().to(torch.uint8)
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
 
 

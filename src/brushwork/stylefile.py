@@ -37,7 +37,7 @@ def is_style_dir(path: str | os.PathLike[str]) -> bool:
 def save_style(
     dest: str | os.PathLike[str], generator: str, generator_kwargs: dict[str, Any],
     weights: dict[str, torch.Tensor], summary: dict[str, Any], preview: Image.Image | None,
-    replace: bool = False,
+    replace: bool = False, kind: str = "generator",
 ) -> Path:  # fmt: skip
     """Write a style folder atomically: built in a temporary sibling, then renamed."""
     dest = Path(dest)
@@ -49,7 +49,7 @@ def save_style(
         meta = {
             "format": "brushwork-style",
             "format_version": FORMAT_VERSION,
-            "generator": {"name": generator, "kwargs": generator_kwargs},
+            "generator": {"name": generator, "kwargs": generator_kwargs, "kind": kind},
             "training": summary,
         }
         (tmp / STYLE_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -92,7 +92,7 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
     meta = read_meta(p)
     g = meta["generator"]
     try:
-        net = nets.create("generator", g["name"], **g.get("kwargs", {}))
+        net = nets.create(g.get("kind", "generator"), g["name"], **g.get("kwargs", {}))
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:

@@ -23,6 +23,7 @@ from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
 from .io import pil_to_tensor, tensor_to_pil
 from .library import resolve
+from .nets import channels_last
 from .stylefile import load_style
 from .tiling import run_tiled
 
@@ -73,10 +74,8 @@ class Stylizer:
     ) -> None:  # fmt: skip
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
-        self.generator = generator.to(self.device).eval()
-        for m in self.generator.modules():  # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
-            if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-                m.to(memory_format=torch.channels_last)
+        # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
+        self.generator = channels_last(generator.to(self.device).eval())
         self.meta = meta
         self.path = path
         self.strength = strength

@@ -7,7 +7,11 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-_REGISTRY: dict[str, dict[str, Callable[..., nn.Module]]] = {"generator": {}, "discriminator": {}}
+# generator: image -> image (styles); discriminator: image -> patch maps;
+# noise_generator: z -> image; image_discriminator: image -> one score per image
+_REGISTRY: dict[str, dict[str, Callable[..., nn.Module]]] = {
+    "generator": {}, "discriminator": {}, "noise_generator": {}, "image_discriminator": {},
+}  # fmt: skip
 T = TypeVar("T", bound=Callable[..., nn.Module])
 
 

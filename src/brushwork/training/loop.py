@@ -101,7 +101,8 @@ class Progress:
         return float(self.budget.step) if self.budget.steps is not None else self.budget.elapsed
 
     def update(self, stats: dict[str, float], log: bool) -> None:
-        self.bar.update(self._pos() - self.bar.n)
+        # never past the total: tqdm drops the total (and its format) once n exceeds it
+        self.bar.update(min(self._pos(), self.budget.total()) - self.bar.n)
         if log:
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items() if not k.startswith("time")}, refresh=False)
             row = {"step": self.budget.step, "seconds": round(self.budget.elapsed, 2), **stats}

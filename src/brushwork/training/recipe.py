@@ -43,6 +43,7 @@ class StyleRecipe:
     nce_idt: bool = True
     num_patches: int = 256
     lambda_swd: float = 0.0
+    lambda_idt_pix: float = 0.0  # CUT/FastCUT: L1 between G(style image) and the style image
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0

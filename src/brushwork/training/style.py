@@ -41,6 +41,7 @@ from .loop import (
 from .recipe import StyleRecipe
 
 OPTIONS = "training_options.json"
+CL = torch.channels_last  # oneDNN's fast layout for convolutions on CPUs
 
 
 class ImagePool:
@@ -152,15 +153,15 @@ def train_style_run(
 
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
-    g = nets.create("generator", r.generator, **r.generator_kwargs).to(dev)
-    d = _discriminator(r).to(dev)
+    g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
+    d = nets.channels_last(_discriminator(r).to(dev))
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)
         nets_["MLP"] = mlp
     if r.method == "cyclegan":
-        g_b = nets.create("generator", r.generator, **r.generator_kwargs).to(dev)
-        d_b = _discriminator(r).to(dev)
+        g_b = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
+        d_b = nets.channels_last(_discriminator(r).to(dev))
         nets_.update({"G_B": g_b, "D_B": d_b})
     # the colour LUT (lite) may learn faster than the convolutions: Adam moves each
     # parameter by about lr per step, and a colour grade needs LUT entries to move far
@@ -212,8 +213,8 @@ def train_style_run(
         while not budget.done():
             t0 = time.perf_counter()
             set_lr([opt_g, opt_d], budget.lr_factor())
-            real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev)
-            real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev)
+            real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
+            real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
             stats: dict[str, float] = {}
 
             if r.method == "cyclegan":
@@ -256,7 +257,9 @@ def train_style_run(
             else:
                 # ---- CUT / FastCUT ---------------------------------------------------------
                 with autocast(dev, dtype):
-                    use_idt = r.method == "cut" and r.nce_idt
+                    # G on style images serves CUT's NCE identity and the pixel identity loss:
+                    # a look's own images should be (nearly) fixed points of the look
+                    use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
                     out = g(torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a)
                     fake = out[: r.batch]
                     # discriminator step on detached fakes
@@ -271,9 +274,13 @@ def train_style_run(
                     d.requires_grad_(True)
                     loss_g = r.lambda_gan * adv
                     stats["g"] = adv.item()
+                    if r.lambda_idt_pix > 0:
+                        idt = F.l1_loss(out[r.batch :].float(), real_b[: r.batch])
+                        loss_g = loss_g + r.lambda_idt_pix * idt
+                        stats["idt"] = idt.item()
                     if r.lambda_nce > 0:
                         nce = _nce(g, mlp, real_a, fake, r.num_patches)
-                        if use_idt:
+                        if r.method == "cut" and r.nce_idt:
                             nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
                         loss_g = loss_g + r.lambda_nce * nce
                         stats["nce"] = nce.item()

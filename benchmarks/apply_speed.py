@@ -1,0 +1,118 @@
+"""Apply speed and memory: the default `lite` style versus the CycleGAN-class `resnet`.
+
+In one run: times one image at 256, 512, 1024 and 4096 px square for lite (fp32, bf16
+where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up to 1024:
+at 4096 it would take minutes per image; its 4096 figure is the 1024 time x 16, marked
+as an estimate). Prints ratios against the resnet reference measured in the same run.
+Then, in a fresh process each, the peak resident memory of applying a style to a
+6000x4000 photo through the CLI path (tiles from the default memory budget).
+
+    python benchmarks/apply_speed.py
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from brushwork import Stylizer, nets
+from brushwork.device import cpu_has_native_bf16
+from brushwork.stylefile import save_style
+
+SIZES = (256, 512, 1024, 4096)
+
+
+def make_style(root: Path, family: str) -> Path:
+    torch.manual_seed(0)
+    g = nets.create("generator", family)
+    return save_style(root / family, family, {}, g.state_dict(), {"note": "speed benchmark weights"}, None)
+
+
+def time_apply(st: Stylizer, size: int, reps: int) -> float:
+    x = torch.rand(1, 3, size, size) * 2 - 1
+    st.stylize_tensor(x)  # warm-up (oneDNN primitive creation)
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        st.stylize_tensor(x)
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def peak_child(style: str, precision: str) -> None:
+    """Apply to a 6000x4000 photo like the CLI does and print peak RSS (MB)."""
+    import numpy as np
+    from PIL import Image
+
+    from brushwork.apply import apply_to_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(0)
+        small = rng.integers(0, 255, (400, 600, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((6000, 4000), Image.Resampling.BILINEAR).save(Path(tmp) / "big.jpg", quality=90)
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        st = Stylizer.load(style, device="cpu", precision=precision)
+        t0 = time.perf_counter()
+        res = apply_to_paths(st, [Path(tmp) / "big.jpg"], Path(tmp) / "out", fmt="jpg", quiet=True)
+        secs = time.perf_counter() - t0
+        assert not res.failed, res.failed
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_mb": peak, "before_mb": base, "seconds": secs}))
+
+
+def main() -> None:
+    bf16 = cpu_has_native_bf16()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        import os
+
+        os.environ["BRUSHWORK_HOME"] = str(root / "home")
+        lite, resnet = make_style(root, "lite"), make_style(root, "resnet")
+        configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
+        if bf16:
+            configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
+        refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
+        print(
+            f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
+        )
+        results: dict[str, dict[int, float]] = {}
+        for name, path, prec, backend in refs + configs:
+            st = Stylizer.load(path, device="cpu", precision=prec, backend=backend, max_memory=2**40)
+            results[name] = {}
+            for size in SIZES:
+                if name.startswith("resnet") and size > 1024:
+                    results[name][size] = results[name][1024] * (size / 1024) ** 2  # estimate
+                    continue
+                reps = 5 if size <= 512 else (3 if size <= 1024 else 1)
+                results[name][size] = time_apply(st, size, reps)
+        print(
+            f"{'seconds per image':22s}" + "".join(f"{s:>10d}" for s in SIZES) + "   x faster than resnet fp32 at 1024"
+        )
+        ref = results["resnet fp32"][1024]
+        for name, row in results.items():
+            cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in SIZES)
+            print(f"{name:22s}{cells}   {ref / row[1024]:8.1f}")
+        print("(* resnet at 4096 is the 1024 time x 16, an estimate)")
+        for name, path, prec in [("lite auto", lite, "auto"), ("lite fp32", lite, "fp32")]:
+            out = subprocess.run(
+                [sys.executable, __file__, "--peak", str(path), prec], capture_output=True, text=True, check=True
+            )
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                f"6000x4000 photo, {name}: peak resident memory {r['peak_mb']:.0f} MB (process start {r['before_mb']:.0f} MB), {r['seconds']:.1f} s"
+            )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--peak":
+        peak_child(sys.argv[2], sys.argv[3])
+    else:
+        main()

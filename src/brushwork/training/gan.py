@@ -1,0 +1,252 @@
+"""Unconditional GAN training: noise -> images in the look of a small folder.
+
+One linear function like style training, sharing its machinery (budget and schedule,
+progress and stats, sample grids, checkpoints with exact resume, EMA) and its losses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import nets
+from ..augment import diff_augment, parse_policy
+from ..data import ImageBank, relative_crops
+from ..device import autocast, resolve_device, resolve_precision
+from ..ema import EMA
+from ..errors import BrushworkError
+from ..io import tensor_to_pil
+from ..losses import LOSSES, d_loss, g_loss, gradient_penalty, r1_penalty
+from ..stylefile import save_style
+from .loop import (
+    Budget,
+    Progress,
+    checkpoint_state,
+    finite_or_raise,
+    restore_checkpoint,
+    save_checkpoint,
+    save_grid,
+    seed_everything,
+    set_lr,
+    write_json,
+)  # fmt: skip
+
+OPTIONS = "training_options.json"
+
+
+@dataclass
+class GanRecipe:
+    arch: str = "dcgan"  # or "mlp", the textbook baseline
+    size: int = 64
+    z_dim: int = 128
+    width: int = 64  # ngf/ndf for dcgan, hidden units / 8 for mlp
+    batch: int = 16
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    loss: str = "lsgan"
+    lambda_r1: float = 0.0
+    r1_every: int = 4  # lazy R1 (StyleGAN2): every k-th D step, weight scaled by k
+    lambda_gp: float = 10.0
+    diffaug: str = ""
+    crop_scale: tuple[float, float] = (0.5, 1.0)
+    ema_decay: float = 0.999
+    precision: str = "auto"
+    max_side: int = 512
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+    def validate(self) -> None:
+        if self.arch not in nets.names("noise_generator"):
+            raise BrushworkError(
+                f"unknown GAN architecture {self.arch!r} (choose from {', '.join(nets.names('noise_generator'))})"
+            )
+        if self.size not in (32, 64, 128, 256):
+            raise BrushworkError(f"--size must be 32, 64, 128 or 256, got {self.size}")
+        if self.loss not in LOSSES:
+            raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
+        parse_policy(self.diffaug)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GanRecipe:
+        known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        if "crop_scale" in d:
+            d["crop_scale"] = tuple(d["crop_scale"])
+        return cls(**d)
+
+    def net_kwargs(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        if self.arch == "mlp":
+            return {"size": self.size, "z_dim": self.z_dim, "hidden": self.width * 8}, {
+                "size": self.size,
+                "hidden": self.width * 8,
+            }
+        return {"size": self.size, "z_dim": self.z_dim, "ngf": self.width}, {"size": self.size, "ndf": self.width}
+
+
+def default_gan_recipe(n_images: int, **overrides: Any) -> GanRecipe:
+    """Small sets (under 1000 images) get differentiable augmentation and R1."""
+    r = GanRecipe()
+    if n_images < 1000:
+        r.diffaug = "color,translation,cutout"
+        r.lambda_r1 = 1.0
+    for k, v in overrides.items():
+        if not hasattr(r, k):
+            raise BrushworkError(f"unknown GAN recipe setting {k!r}")
+        setattr(r, k, tuple(v) if k == "crop_scale" else v)
+    r.validate()
+    return r
+
+
+def sample_noise(n: int, z_dim: int, seed: int, truncation: float | None = None) -> torch.Tensor:
+    """Seeded z ~ N(0, I); with ``truncation`` T, components beyond +-T are redrawn."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, z_dim, generator=g)
+    if truncation is not None:
+        if truncation <= 0:
+            raise BrushworkError(f"truncation must be positive, got {truncation}")
+        for _ in range(100):
+            bad = z.abs() > truncation
+            if not bad.any():
+                break
+            z[bad] = torch.randn(int(bad.sum()), generator=g)
+        z = z.clamp(-truncation, truncation)
+    return z
+
+
+def train_gan_run(
+    *, images: ImageBank, recipe: GanRecipe, run_dir: Path, model_dir: Path, budget: Budget, seed: int = 0,
+    device: str = "auto", resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:  # fmt: skip
+    """Train a GAN on crops of ``images`` and save its EMA generator to ``model_dir``."""
+    r = recipe
+    r.validate()
+    dev = resolve_device(device)
+    dtype = resolve_precision(r.precision, dev)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    write_json(
+        run_dir / OPTIONS,
+        {
+            "recipe": r.to_json(),
+            "seed": seed,
+            "budget": {"steps": budget.steps, "minutes": budget.minutes},
+            "sources": sources or {},
+        },
+    )
+
+    gen = seed_everything(seed)
+    g_kw, d_kw = r.net_kwargs()
+    g = nets.channels_last(nets.create("noise_generator", r.arch, **g_kw).to(dev))
+    d = nets.channels_last(nets.create("image_discriminator", r.arch, **d_kw).to(dev))
+    opt_g = torch.optim.Adam([{"params": g.parameters(), "lr": r.lr_g, "base_lr": r.lr_g}], betas=(r.beta1, 0.99))
+    opt_d = torch.optim.Adam([{"params": d.parameters(), "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.99))
+    ema = EMA(g, r.ema_decay)
+    policy = parse_policy(r.diffaug)
+    fixed_z = sample_noise(32, r.z_dim, seed + 7).to(dev)
+
+    def aug(x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, policy) if policy else x
+
+    def dd(x: torch.Tensor) -> list[torch.Tensor]:
+        return [d(aug(x))]  # the shared losses take a list of outputs
+
+    nets_ = {"G": g, "D": d}
+    optims = {"G": opt_g, "D": opt_d}
+    if resume:
+        restore_checkpoint(run_dir, nets_, optims, {"G": ema}, budget, gen)
+    elif (run_dir / "checkpoint.safetensors").exists():
+        raise BrushworkError(
+            f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
+        )
+
+    def save() -> None:
+        save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
+
+    progress = Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet)
+    budget.start()
+    last: dict[str, float] = {}
+    step_times: list[float] = []
+    try:
+        while not budget.done():
+            t0 = time.perf_counter()
+            set_lr([opt_g, opt_d], budget.lr_factor())
+            real = relative_crops(images, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=torch.channels_last)
+            z = torch.randn(r.batch, r.z_dim, device=dev)
+            # ---- discriminator -------------------------------------------------------------
+            with autocast(dev, dtype):
+                fake = g(z)
+                loss_d = d_loss(r.loss, dd(real), dd(fake.detach().float()))
+                stats = {"d": loss_d.item()}
+                if r.loss == "wgan-gp":
+                    gp = gradient_penalty(dd, real, fake.detach().float())
+                    loss_d = loss_d + r.lambda_gp * gp
+                    stats["gp"] = gp.item()
+                if r.lambda_r1 > 0 and budget.step % r.r1_every == 0:
+                    r1 = r1_penalty(dd, real)
+                    loss_d = loss_d + r.lambda_r1 * r.r1_every * r1
+                    stats["r1"] = r1.item()
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            # ---- generator ---------------------------------------------------------------------
+            d.requires_grad_(False)
+            with autocast(dev, dtype):
+                loss_g = g_loss(r.loss, dd(fake))
+            d.requires_grad_(True)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            stats["g"] = loss_g.item()
+            ema.update(g)
+            budget.tick()
+            step_times.append(time.perf_counter() - t0)
+            finite_or_raise(stats, budget.step)
+            last = stats
+            log = budget.step % 10 == 0 or budget.done()
+            if log:
+                stats["time_per_step"] = sum(step_times[-10:]) / len(step_times[-10:])
+            progress.update(stats, log)
+            if budget.step % r.sample_every == 0:
+                with torch.no_grad():
+                    s = ema.model(fixed_z).float()
+                    save_grid(
+                        [s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{budget.step:06d}.png"
+                    )
+            if budget.step % r.checkpoint_every == 0:
+                save()
+            if on_step is not None:
+                on_step(budget.step, stats)
+    except KeyboardInterrupt:
+        save()
+        progress.close()
+        raise BrushworkError(
+            f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
+        ) from None
+    save()
+    progress.close()
+
+    g_final = ema.model.float().cpu().eval()
+    with torch.no_grad():
+        s = g_final(fixed_z.cpu())
+    preview = tensor_to_pil(torch.cat([torch.cat(list(s[i : i + 8]), dim=1) for i in range(0, 32, 8)], dim=2))
+    summary = {
+        "task": "gan", "arch": r.arch, "loss": r.loss, "size": r.size, "steps": budget.step,
+        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "images": len(images),
+        "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
+        "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "recipe": r.to_json(), "sources": sources or {},
+    }  # fmt: skip
+    save_style(model_dir, r.arch, g_kw, g_final.state_dict(), summary, preview, replace=resume, kind="noise_generator")
+    return model_dir

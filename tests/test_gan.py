@@ -1,0 +1,103 @@
+"""GAN training, sampling, evaluation and dataset augmentation at tiny sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import make_images
+from PIL import Image
+from safetensors.torch import load_file
+
+from brushwork import gan
+from brushwork.cli import main
+from brushwork.errors import BrushworkError
+from brushwork.metrics import nearest_distances, swd_distance
+
+TINY = {
+    "width": 4,
+    "z_dim": 8,
+    "batch": 4,
+    "sample_every": 2,
+    "checkpoint_every": 2,
+    "precision": "fp32",
+    "max_side": 64,
+}
+
+
+def weights(p: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(p / "generator.safetensors"))
+
+
+def test_gan_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+    imgs = make_images(tmp_path / "imgs", 5, seed=3)
+    full = gan.train_gan(imgs, name="full", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False)
+
+    def stop(step: int, stats: dict[str, float]) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    from brushwork.training import gan as tg
+
+    orig = tg.train_gan_run
+
+    def with_stop(**kw: object) -> Path:
+        return orig(**kw, on_step=stop)  # type: ignore[arg-type]
+
+    tg_run = gan.train_gan_run
+    gan.train_gan_run = with_stop  # type: ignore[assignment]
+    try:
+        with pytest.raises(BrushworkError, match="--resume"):
+            gan.train_gan(imgs, name="r", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False)
+    finally:
+        gan.train_gan_run = tg_run  # type: ignore[assignment]
+    resumed = gan.train_gan(imgs, name="r", size=32, steps=5, seed=2, quiet=True, resume=True, evaluate_after=False)
+    a, b = weights(full), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_gan_train_sample_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    imgs = make_images(tmp_path / "imgs", 4, seed=1)
+    sets = [x for k, v in TINY.items() for x in ("--set", f"{k}={json.dumps(v)}")]
+    assert main(["gan", "train", str(imgs), "--name", "g", "--size", "32", "--steps", "3", "--quiet", *sets]) == 0
+    assert (
+        main(["gan", "sample", "g", "-n", "3", "--out", str(tmp_path / "s"), "--seed", "5", "--truncation", "1.5"]) == 0
+    )
+    files = sorted((tmp_path / "s").glob("*.png"))
+    assert len(files) == 3 and Image.open(files[0]).size == (32, 32)
+    again = gan.generate("g", 3, seed=5, truncation=1.5)
+    assert torch.equal(again, gan.generate("g", 3, seed=5, truncation=1.5))  # same seed, same samples
+    assert main(["gan", "sample", "g", "-n", "3", "--out", str(tmp_path / "s"), "--interpolate"]) == 0
+    assert (tmp_path / "s" / "sample_walk.gif").exists()
+    capsys.readouterr()
+    assert main(["gan", "eval", "g"]) == 0
+    assert "sliced Wasserstein" in capsys.readouterr().out
+
+
+def test_augment_layout_manifest_and_source_protection(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_images(data / "cats", 3, seed=1)
+    make_images(data / "dogs", 3, seed=2)
+    before = sorted(p.name for p in (data / "cats").iterdir())
+    with pytest.raises(BrushworkError, match="overlaps the source"):
+        gan.augment(data, data / "more", 2, steps=1)
+    with pytest.raises(BrushworkError, match="overlaps the source"):
+        gan.augment(data, data, 2, steps=1)
+    out = gan.augment(data, tmp_path / "aug", 2, steps=2, size=32, quiet=True, recipe=TINY)
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and {r["class"] for r in rows} == {"cats", "dogs"}
+    assert all(r["synthetic"] and r["model"] and "seed" in r for r in rows)
+    assert all((out / r["file"]).exists() for r in rows)
+    assert sorted(p.name for p in (data / "cats").iterdir()) == before
+
+
+def test_metrics() -> None:
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    y = torch.rand(16, 3, 32, 32) * 2 - 1  # same distribution: only sampling noise
+    smooth = torch.nn.functional.avg_pool2d(y, 3, 1, 1)  # a different texture
+    assert swd_distance(x, y) < swd_distance(x, smooth) / 3
+    assert swd_distance(x, y) == swd_distance(x, y)  # fixed seed: deterministic
+    d, idx = nearest_distances(x[:4], x)
+    assert torch.allclose(d, torch.zeros(4), atol=1e-5) and idx.tolist() == [0, 1, 2, 3]
