@@ -128,8 +128,13 @@ def train_gan_run(
     *, images: ImageBank, recipe: GanRecipe, run_dir: Path, model_dir: Path, budget: Budget, seed: int = 0,
     device: str = "auto", resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    probe: Callable[[int, float, torch.nn.Module], None] | None = None, probe_every: int = 0,
 ) -> Path:  # fmt: skip
-    """Train a GAN on crops of ``images`` and save its EMA generator to ``model_dir``."""
+    """Train a GAN on crops of ``images`` and save its EMA generator to ``model_dir``.
+
+    ``probe(step, seconds, ema_generator)`` runs every ``probe_every`` steps (benchmarks
+    use it to score the model over time); its own time is kept out of the budget.
+    """
     r = recipe
     r.validate()
     dev = resolve_device(device)
@@ -226,6 +231,10 @@ def train_gan_run(
                     )
             if budget.step % r.checkpoint_every == 0:
                 save()
+            if probe is not None and probe_every and budget.step % probe_every == 0:
+                t_probe = time.perf_counter()
+                probe(budget.step, budget.elapsed, ema.model)
+                budget.pause(time.perf_counter() - t_probe)
             if on_step is not None:
                 on_step(budget.step, stats)
     except KeyboardInterrupt:

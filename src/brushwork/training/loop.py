@@ -53,6 +53,10 @@ class Budget:
         self.step += 1
         self.elapsed = time.perf_counter() - self._t0
 
+    def pause(self, seconds: float) -> None:
+        """Leave ``seconds`` (spent on something other than training) out of the budget."""
+        self._t0 += seconds
+
     def progress(self) -> float:
         if self.steps is not None:
             return self.step / self.steps

@@ -1,0 +1,186 @@
+"""GAN benchmark: our DCGAN-class recipe versus the textbook MLP GAN, same data, loss
+(least squares) and wall-clock budget, on crops of the Van Gogh paintings; then a small
+usefulness test of ``augment`` for a classifier trained on few labelled images.
+
+    python benchmarks/gan_bench.py --minutes 10 --sizes 64,128      # SWD over time + grids
+    python benchmarks/gan_bench.py --usefulness --minutes 2         # augment vs no augment
+
+SWD is the multi-scale patch sliced-Wasserstein distance (x1000) between 256 samples and
+256 real crops; lower is better; "real vs real" is the floor set by sampling noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from brushwork.data import ImageBank, relative_crops
+from brushwork.io import load_folder, save_image_atomic, tensor_to_pil
+from brushwork.metrics import swd_distance
+from brushwork.training.gan import default_gan_recipe, sample_noise, train_gan_run
+from brushwork.training.loop import Budget
+
+VANGOGH = Path(__file__).resolve().parents[2] / "shared" / "data" / "styles" / "vangogh"
+
+
+def grid(x: torch.Tensor, cols: int = 8) -> torch.Tensor:
+    rows = [torch.cat(list(x[i : i + cols]), dim=2) for i in range(0, len(x), cols)]
+    return torch.cat(rows, dim=1)
+
+
+def run_quality(minutes: float, sizes: list[int], out: Path, images: Path) -> dict:
+    rep = load_folder(images, max_side=512)
+    results: dict = {}
+    for size in sizes:
+        bank = ImageBank(rep.images, size)
+        real = relative_crops(bank, 256, size, (0.5, 1.0), torch.Generator().manual_seed(123))
+        floor = swd_distance(relative_crops(bank, 256, size, (0.5, 1.0), torch.Generator().manual_seed(7)), real)
+        for arch in ("dcgan", "mlp"):
+            r = default_gan_recipe(len(bank), size=size, arch=arch)
+            if arch == "mlp":  # the textbook: no augmentation or R1, least squares, separate optimizers
+                r.diffaug, r.lambda_r1 = "", 0.0
+            curve: list[tuple[int, float, float]] = []
+            z = sample_noise(256, r.z_dim, 99)
+
+            def probe(step: int, secs: float, g: nn.Module, z: torch.Tensor = z, curve: list = curve) -> None:
+                with torch.no_grad():
+                    fake = torch.cat([g(z[i : i + 64]).float().cpu() for i in range(0, 256, 64)])
+                curve.append((step, round(secs / 60, 2), round(swd_distance(fake, real), 2)))
+                print(f"  {arch} {size}px step {step:6d} {secs / 60:5.1f} min  SWD {curve[-1][2]:.1f}", flush=True)
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = train_gan_run(images=bank, recipe=r, run_dir=Path(tmp) / "run", model_dir=Path(tmp) / "m",
+                                     budget=Budget(minutes=minutes), device="cpu", quiet=True, probe=probe,
+                                     probe_every=100 if arch == "dcgan" else 400)  # fmt: skip
+                from brushwork.stylefile import load_style
+
+                g, meta = load_style(path)
+                with torch.no_grad():
+                    fake = torch.cat([g(z[i : i + 64]).float() for i in range(0, 256, 64)])
+            final = swd_distance(fake, real)
+            results[f"{arch}-{size}"] = {
+                "final_swd": final,
+                "real_floor": floor,
+                "steps": meta["training"]["steps"],
+                "curve": curve,
+            }
+            save_image_atomic(tensor_to_pil(grid(fake[:32].clamp(-1, 1))), out / f"gan_{arch}_{size}.png")
+            print(
+                f"{arch:6s} {size:4d}px  steps {meta['training']['steps']:6d}  final SWD {final:7.1f}  (real vs real {floor:.1f})",
+                flush=True,
+            )
+        ratio = results[f"dcgan-{size}"]["final_swd"] / results[f"mlp-{size}"]["final_swd"]
+        print(f"{size}px: ours / textbook SWD = {ratio:.2f} (goal at 64 px: at most 0.5)", flush=True)
+    return results
+
+
+# ---- usefulness: few labelled images of drawn shapes ------------------------------------
+def shapes(n: int, cls: int, gen: torch.Generator, size: int = 32) -> torch.Tensor:
+    """Noisy drawn shapes: 0 circle, 1 square, 2 triangle; random position, size, colours."""
+    ys, xs = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
+    out = []
+    for _ in range(n):
+        cx, cy = (torch.rand(2, generator=gen) * 0.4 + 0.3) * size
+        r = (torch.rand((), generator=gen) * 0.15 + 0.18) * size
+        if cls == 0:
+            m = ((xs - cx) ** 2 + (ys - cy) ** 2) < r**2
+        elif cls == 1:
+            m = ((xs - cx).abs() < r * 0.85) & ((ys - cy).abs() < r * 0.85)
+        else:
+            m = (ys - cy < r * 0.8) & (ys - cy > -r * 0.8) & ((xs - cx).abs() < (ys - cy + r * 0.8) * 0.6)
+        fg, bg = torch.rand(3, 1, 1, generator=gen), torch.rand(3, 1, 1, generator=gen)
+        img = torch.where(m[None], fg, bg) + torch.randn(3, size, size, generator=gen) * 0.08
+        out.append(img.clamp(0, 1) * 2 - 1)
+    return torch.stack(out)
+
+
+def classifier() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, 3),
+    )  # fmt: skip
+
+
+def fit_eval(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, seed: int) -> float:
+    torch.manual_seed(seed)
+    net = classifier()
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    for _ in range(300):
+        idx = torch.randint(0, len(x), (32,))
+        loss = F.cross_entropy(net(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return (net(xt).argmax(1) == yt).float().mean().item()
+
+
+def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) -> dict:
+    from brushwork.gan import augment
+
+    gen = torch.Generator().manual_seed(0)
+    test_x = torch.cat([shapes(200, c, gen) for c in range(3)])
+    test_y = torch.arange(3).repeat_interleave(200)
+    rows = {"real only": [], "real + augment": []}
+    for seed in range(seeds):
+        g = torch.Generator().manual_seed(100 + seed)
+        real = [shapes(per_class_real, c, g) for c in range(3)]
+        x = torch.cat(real)
+        y = torch.arange(3).repeat_interleave(per_class_real)
+        rows["real only"].append(fit_eval(x, y, test_x, test_y, seed))
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "data"
+            for c, imgs in enumerate(real):
+                for i, t in enumerate(imgs):
+                    save_image_atomic(tensor_to_pil(t), data / f"class{c}" / f"{i}.png")
+            out = augment(data, Path(tmp) / "aug", synth, minutes=minutes, size=32, seed=seed, quiet=True)
+            from brushwork.io import load_image, pil_to_tensor
+
+            sx = [
+                torch.stack([pil_to_tensor(load_image(p)) for p in sorted((out / f"class{c}").glob("*.png"))])
+                for c in range(3)
+            ]
+        xa = torch.cat([x, *sx])
+        ya = torch.cat([y, torch.arange(3).repeat_interleave(synth)])
+        rows["real + augment"].append(fit_eval(xa, ya, test_x, test_y, seed))
+        print(
+            f"seed {seed}: real only {rows['real only'][-1]:.3f}, + augment {rows['real + augment'][-1]:.3f}",
+            flush=True,
+        )
+    for k, v in rows.items():
+        print(f"{k:16s} accuracy {statistics.mean(v):.3f} +- {statistics.pstdev(v):.3f} over {len(v)} seeds")
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--sizes", default="64,128")
+    ap.add_argument("--images", type=Path, default=VANGOGH)
+    ap.add_argument("--out", type=Path, default=Path("docs/bench/gan"))
+    ap.add_argument("--usefulness", action="store_true")
+    ap.add_argument("--per-class", type=int, default=10)
+    ap.add_argument("--synthetic", type=int, default=40)
+    ap.add_argument("--seeds", type=int, default=3)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(torch.get_num_threads())
+    if args.usefulness:
+        res = run_usefulness(args.minutes, args.per_class, args.synthetic, args.seeds)
+        name = "usefulness.json"
+    else:
+        res = run_quality(args.minutes, [int(s) for s in args.sizes.split(",")], args.out, args.images)
+        name = "gan_results.json"
+    (args.out / name).write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
