@@ -50,7 +50,8 @@ def run_quality(minutes: float, sizes: list[int], out: Path, images: Path) -> di
             curve: list[tuple[int, float, float]] = []
             z = sample_noise(256, r.z_dim, 99)
 
-            def probe(step: int, secs: float, g: nn.Module, z: torch.Tensor = z, curve: list = curve) -> None:
+            def probe(step: int, secs: float, g: nn.Module, z: torch.Tensor = z, curve: list = curve,
+                      real: torch.Tensor = real, arch: str = arch, size: int = size) -> None:  # fmt: skip
                 with torch.no_grad():
                     fake = torch.cat([g(z[i : i + 64]).float().cpu() for i in range(0, 256, 64)])
                 curve.append((step, round(secs / 60, 2), round(swd_distance(fake, real), 2)))

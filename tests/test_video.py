@@ -85,7 +85,7 @@ def test_unreadable_video(tmp_path: Path, stylizer: Stylizer) -> None:
     bad.write_bytes(b"not a video")
     from brushwork.errors import BrushworkError
 
-    with pytest.raises(BrushworkError, match="bad.mp4"):
+    with pytest.raises(BrushworkError, match=r"bad\.mp4"):
         stylize_video(stylizer, bad, tmp_path / "o.mp4", quiet=True)
     assert not (tmp_path / "o.mp4").exists()
 
