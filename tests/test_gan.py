@@ -33,7 +33,9 @@ def weights(p: Path) -> dict[str, torch.Tensor]:
 
 def test_gan_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     imgs = make_images(tmp_path / "imgs", 5, seed=3)
-    full = gan.train_gan(imgs, name="full", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False)
+    full = gan.train_gan(
+        imgs, name="full", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False, device="cpu"
+    )
 
     def stop(step: int, stats: dict[str, float]) -> None:
         if step == 2:
@@ -50,10 +52,14 @@ def test_gan_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> No
     gan.train_gan_run = with_stop  # type: ignore[assignment]
     try:
         with pytest.raises(BrushworkError, match="--resume"):
-            gan.train_gan(imgs, name="r", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False)
+            gan.train_gan(
+                imgs, name="r", size=32, steps=5, seed=2, quiet=True, recipe=TINY, evaluate_after=False, device="cpu"
+            )
     finally:
         gan.train_gan_run = tg_run  # type: ignore[assignment]
-    resumed = gan.train_gan(imgs, name="r", size=32, steps=5, seed=2, quiet=True, resume=True, evaluate_after=False)
+    resumed = gan.train_gan(
+        imgs, name="r", size=32, steps=5, seed=2, quiet=True, resume=True, evaluate_after=False, device="cpu"
+    )
     a, b = weights(full), weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
 

@@ -84,3 +84,16 @@ def test_bf16_close_to_fp32(style_path: Path) -> None:
     a = Stylizer.load("neg", device="cpu", precision="fp32").stylize_tensor(x)
     b = Stylizer.load("neg", device="cpu", precision="bf16").stylize_tensor(x)
     assert (a - b).abs().mean() < 0.01 and (a - b).abs().max() < 0.06
+
+
+def test_resnet_tiles_use_shared_statistics(brushwork_home: Path) -> None:
+    torch.manual_seed(0)
+    kw = {"ngf": 8, "n_blocks": 2}
+    g = nets.create("generator", "resnet", **kw)
+    save_style(library.styles_dir() / "r", "resnet", kw, g.state_dict(), {}, None)
+    st = Stylizer.load("r", device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 96, 120) * 2 - 1
+    x[..., 60:] += 0.4
+    whole = st.stylize_tensor(x)
+    tiled = st.stylize_tensor(x, tile=64)  # statistics from the whole image (it fits the tile budget)
+    assert (tiled - whole).abs().mean() < 0.02

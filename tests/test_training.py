@@ -30,7 +30,16 @@ def test_interrupted_then_resumed_equals_uninterrupted(
 ) -> None:
     recipe = {**TINY, **extra}
     full = brushwork.train_style(
-        style_dir, photo_dir, name="full", steps=6, method=method, size=32, seed=3, recipe=recipe, quiet=True
+        style_dir,
+        photo_dir,
+        name="full",
+        steps=6,
+        method=method,
+        size=32,
+        seed=3,
+        recipe=recipe,
+        quiet=True,
+        device="cpu",
     )
 
     def stop_at_3(step: int, stats: dict[str, float]) -> None:
@@ -48,6 +57,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(
             seed=3,
             recipe=recipe,
             quiet=True,
+            device="cpu",
             on_step=stop_at_3,
         )
     assert (runs_dir() / "cut" / "checkpoint.safetensors").exists()
@@ -61,6 +71,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(
         seed=3,
         recipe=recipe,
         quiet=True,
+        device="cpu",
         resume=True,
     )
     a, b = weights(full), weights(resumed)
@@ -71,10 +82,28 @@ def test_interrupted_then_resumed_equals_uninterrupted(
 
 def test_same_seed_same_result_and_run_artifacts(photo_dir: Path, style_dir: Path) -> None:
     s1 = brushwork.train_style(
-        style_dir, photo_dir, name="a", steps=4, method="fastcut", size=32, seed=1, recipe=TINY, quiet=True
+        style_dir,
+        photo_dir,
+        name="a",
+        steps=4,
+        method="fastcut",
+        size=32,
+        seed=1,
+        recipe=TINY,
+        quiet=True,
+        device="cpu",
     )
     s2 = brushwork.train_style(
-        style_dir, photo_dir, name="b", steps=4, method="fastcut", size=32, seed=1, recipe=TINY, quiet=True
+        style_dir,
+        photo_dir,
+        name="b",
+        steps=4,
+        method="fastcut",
+        size=32,
+        seed=1,
+        recipe=TINY,
+        quiet=True,
+        device="cpu",
     )
     assert all(torch.equal(weights(s1)[k], v) for k, v in weights(s2).items())
     run = runs_dir() / "a"

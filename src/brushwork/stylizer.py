@@ -25,7 +25,7 @@ from .io import pil_to_tensor, tensor_to_pil
 from .library import resolve
 from .nets import channels_last
 from .stylefile import load_style
-from .tiling import run_tiled
+from .tiling import run_tiled, shared_norm_stats
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
 DEFAULT_MAX_MEMORY = 512 * 2**20  # bytes of activations per tile pass
@@ -107,13 +107,17 @@ class Stylizer:
     def name(self) -> str:
         return self.path.name if self.path else "style"
 
+    def budget_pixels(self) -> float:
+        """How many pixels one forward pass may hold within ``max_memory``."""
+        family = self.meta.get("generator", {}).get("name", "lite")
+        bpp = _BYTES_PER_PIXEL.get(family, 2600) * (0.6 if self.dtype != torch.float32 else 1.0)
+        return self.max_memory / bpp
+
     def tile_size(self, h: int, w: int) -> int | None:
         """The tile side for an h x w image: None when the whole image fits the budget."""
         if self.tile:
             return self.tile
-        family = self.meta.get("generator", {}).get("name", "lite")
-        bpp = _BYTES_PER_PIXEL.get(family, 2600) * (0.6 if self.dtype != torch.float32 else 1.0)
-        pixels = self.max_memory / bpp
+        pixels = self.budget_pixels()
         if h * w <= pixels:
             return None
         return max(128, int(math.sqrt(pixels)) // 64 * 64)
@@ -137,11 +141,20 @@ class Stylizer:
         h, w = x.shape[-2:]
         t = tile or self.tile_size(h, w)
         align = int(getattr(self.generator, "align", 4))
-        y = (
-            self._run(x)
-            if t is None
-            else run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
-        )
+        if t is None:
+            y = self._run(x)
+        elif self._ort is not None:
+            y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
+        else:
+            # networks with instance norm (resnet) share one set of statistics, taken on a
+            # whole-image pass at a size that fits the budget, so tiles cannot drift apart
+            small, budget = x, self.budget_pixels()
+            if h * w > budget:
+                s = math.sqrt(budget / (h * w))
+                small = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
+            ref = small.to(self.device).contiguous(memory_format=torch.channels_last)
+            with autocast(self.device, self.dtype), shared_norm_stats(self.generator, ref):
+                y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
         return blend_controls(x.float().cpu(), y, s, pc)

@@ -9,9 +9,11 @@ receptive field fits in the context) the result is exactly the whole-image resul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
+from torch import nn
 
 
 def tile_starts(length: int, tile: int, blend: int) -> list[int]:
@@ -74,3 +76,48 @@ def run_tiled(
             else:
                 region.copy_(core)
     return out
+
+
+@contextlib.contextmanager
+def shared_norm_stats(model: nn.Module, reference: torch.Tensor) -> Iterator[None]:
+    """Instance-norm statistics computed once, on ``reference`` (the whole image, usually
+    downscaled), then reused by every tile, so tiles cannot drift apart in colour.
+
+    Inside the context each ``InstanceNorm2d`` normalises with the recorded per-channel
+    mean and variance instead of the statistics of whatever tile it is given."""
+    norms = [m for m in model.modules() if isinstance(m, nn.InstanceNorm2d)]
+    if not norms:
+        yield
+        return
+    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def record(mod: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+        x = args[0].float()
+        stats[mod] = (x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True))
+
+    handles = [m.register_forward_pre_hook(record) for m in norms]
+    try:
+        with torch.no_grad():
+            model(reference)
+    finally:
+        for h in handles:
+            h.remove()
+
+    def fixed(mod: nn.InstanceNorm2d) -> Callable[[torch.Tensor], torch.Tensor]:
+        mean, var = stats[mod]
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            y = (x.float() - mean) / torch.sqrt(var + mod.eps)
+            if mod.affine:
+                y = y * mod.weight.view(1, -1, 1, 1) + mod.bias.view(1, -1, 1, 1)
+            return y.to(x.dtype)
+
+        return forward
+
+    for m in norms:
+        m.forward = fixed(m)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for m in norms:
+            del m.forward  # back to the class's own forward

@@ -147,6 +147,16 @@ def set_rng_state(state: dict[str, Any], gen: torch.Generator) -> None:
 
 
 def seed_everything(seed: int) -> torch.Generator:
+    """Seed every RNG and ask for deterministic kernels (same seed, same device: same result)."""
+    if torch.cuda.is_available():
+        import os
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(
+            True, warn_only=True
+        )  # a few ops (grid_sample backward) have no deterministic CUDA kernel
     random.seed(seed)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)

@@ -70,8 +70,8 @@ class ImagePool:
     def state(self) -> torch.Tensor:
         return torch.stack(self.images) if self.images else torch.zeros(0)
 
-    def load(self, t: torch.Tensor) -> None:
-        self.images = [x.clone() for x in t] if t.numel() else []
+    def load(self, t: torch.Tensor, device: torch.device) -> None:
+        self.images = [x.to(device) for x in t] if t.numel() else []
 
 
 def _discriminator(r: StyleRecipe) -> nn.Module:
@@ -187,8 +187,8 @@ def train_style_run(
 
     if resume:
         extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen)
-        pools["A"].load(extra.get("pool_A", torch.zeros(0)))
-        pools["B"].load(extra.get("pool_B", torch.zeros(0)))
+        pools["A"].load(extra.get("pool_A", torch.zeros(0)), dev)
+        pools["B"].load(extra.get("pool_B", torch.zeros(0)), dev)
     elif (run_dir / "checkpoint.safetensors").exists():
         raise BrushworkError(
             f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
