@@ -153,7 +153,7 @@ def main() -> None:
         )
         if args.no_images:
             continue
-        # side by side for two held-out photos: photo | truth | best baseline | learned
+        # side by side for two held-out photos: photo | truth | best baseline | learned (half size)
         bname = max(base, key=lambda k: base[k][0])
         pick = {
             "photo": c,
@@ -166,7 +166,8 @@ def main() -> None:
             strips.append(torch.cat([c[i][:, :h], truth[i][:, :h], pick[i][:, :h], learned[i][:, :h]], 2))
         w = min(s.shape[2] for s in strips)
         grid = torch.cat([s[:, :, :w] for s in strips], 1)
-        save_image_atomic(tensor_to_pil(grid), args.out / f"{look}{args.tag}.jpg", quality=88)
+        half = torch.nn.functional.interpolate(grid[None], scale_factor=0.5, mode="bilinear", antialias=True)[0]
+        save_image_atomic(tensor_to_pil(half), args.out / f"{look}{args.tag}.jpg", quality=85)
     mean_gain = sum(r["gain_db"] for r in rows) / len(rows)
     print(f"mean gain over best baseline: {mean_gain:+.2f} dB; worst look: {min(r['gain_db'] for r in rows):+.2f} dB")
     (args.out / f"results{args.tag}.json").write_text(

@@ -28,6 +28,14 @@ class ColorLUT(nn.Module):
         # lut[c, b, g, r]: channel c of the output at input colour (r, g, b); identity start.
         b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
         self.lut = nn.Parameter(torch.stack([r, g, b])[None])  # [1, 3, S, S, S]
+        self.register_buffer("identity", torch.stack([r, g, b])[None].clone(), persistent=False)
+
+    def smoothness(self) -> torch.Tensor:
+        """Mean squared difference between neighbouring cells of (LUT - identity): a prior
+        that spreads what the LUT learns on common colours to rare neighbouring ones, so a
+        saturated colour that training barely sees does not keep a stray mapping."""
+        d = self.lut - self.identity
+        return sum(d.diff(dim=k).square().mean() for k in (2, 3, 4)) / 3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grid = x.permute(0, 2, 3, 1).unsqueeze(1)  # [B, 1, H, W, 3] as (r, g, b) = (x, y, z)

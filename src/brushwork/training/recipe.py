@@ -44,6 +44,7 @@ class StyleRecipe:
     num_patches: int = 256
     lambda_swd: float = 0.0
     lambda_idt_pix: float = 0.0  # CUT/FastCUT: L1 between G(style image) and the style image
+    lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0
@@ -90,9 +91,17 @@ class StyleRecipe:
 def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", **overrides: Any) -> StyleRecipe:
     """The recipe for a style set of ``n_style`` images; ``overrides`` win."""
     r = StyleRecipe(method=method, generator=generator)
-    if generator == "resnet":  # the GPU-class setting: CycleGAN/CUT's own choices
+    if generator == "lite":
+        # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss
+        # that converges in minutes, a fast-learning colour LUT, and the pixel identity
+        # loss (a look's own images are near fixed points), which also keeps colours put
+        # where the style set differs from the photos only by its subjects
+        r.lambda_swd = 4.0
+        r.lr_lut_mult = 10.0
+        r.lambda_idt_pix = 2.0
+        r.lambda_lut_tv = 10.0
+    else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
-        r.lambda_swd = 0.0
     if n_style < SMALL_SET:
         r.diffaug = "translation,cutout"
         r.style_batch = 2 * r.batch

@@ -274,6 +274,10 @@ def train_style_run(
                     d.requires_grad_(True)
                     loss_g = r.lambda_gan * adv
                     stats["g"] = adv.item()
+                    if r.lambda_lut_tv > 0 and hasattr(g, "lut"):
+                        tv = g.lut.smoothness()
+                        loss_g = loss_g + r.lambda_lut_tv * tv
+                        stats["lut_tv"] = tv.item()
                     if r.lambda_idt_pix > 0:
                         idt = F.l1_loss(out[r.batch :].float(), real_b[: r.batch])
                         loss_g = loss_g + r.lambda_idt_pix * idt
