@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +28,11 @@ from .loop import (
     Budget,
     Progress,
     checkpoint_state,
-    finite_or_raise,
     restore_checkpoint,
+    run_loop,
     save_checkpoint,
     save_grid,
     seed_everything,
-    set_lr,
     write_json,
 )  # fmt: skip
 
@@ -179,72 +177,46 @@ def train_gan_run(
     def save() -> None:
         save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
 
-    progress = Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet)
-    budget.start()
-    last: dict[str, float] = {}
-    step_times: list[float] = []
-    try:
-        while not budget.done():
-            t0 = time.perf_counter()
-            set_lr([opt_g, opt_d], budget.lr_factor())
-            real = relative_crops(images, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=torch.channels_last)
-            z = torch.randn(r.batch, r.z_dim, device=dev)
-            # ---- discriminator -------------------------------------------------------------
-            with autocast(dev, dtype):
-                fake = g(z)
-                loss_d = d_loss(r.loss, dd(real), dd(fake.detach().float()))
-                stats = {"d": loss_d.item()}
-                if r.loss == "wgan-gp":
-                    gp = gradient_penalty(dd, real, fake.detach().float())
-                    loss_d = loss_d + r.lambda_gp * gp
-                    stats["gp"] = gp.item()
-                if r.lambda_r1 > 0 and budget.step % r.r1_every == 0:
-                    r1 = r1_penalty(dd, real)
-                    loss_d = loss_d + r.lambda_r1 * r.r1_every * r1
-                    stats["r1"] = r1.item()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            # ---- generator ---------------------------------------------------------------------
-            d.requires_grad_(False)
-            with autocast(dev, dtype):
-                loss_g = g_loss(r.loss, dd(fake))
-            d.requires_grad_(True)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            stats["g"] = loss_g.item()
-            ema.update(g)
-            budget.tick()
-            step_times.append(time.perf_counter() - t0)
-            finite_or_raise(stats, budget.step)
-            last = stats
-            log = budget.step % 10 == 0 or budget.done()
-            if log:
-                stats["time_per_step"] = sum(step_times[-10:]) / len(step_times[-10:])
-            progress.update(stats, log)
-            if budget.step % r.sample_every == 0:
-                with torch.no_grad():
-                    s = ema.model(fixed_z).float()
-                    save_grid(
-                        [s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{budget.step:06d}.png"
-                    )
-            if budget.step % r.checkpoint_every == 0:
-                save()
-            if probe is not None and probe_every and budget.step % probe_every == 0:
-                t_probe = time.perf_counter()
-                probe(budget.step, budget.elapsed, ema.model)
-                budget.pause(time.perf_counter() - t_probe)
-            if on_step is not None:
-                on_step(budget.step, stats)
-    except KeyboardInterrupt:
-        save()
-        progress.close()
-        raise BrushworkError(
-            f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
-        ) from None
-    save()
-    progress.close()
+    def step() -> dict[str, float]:
+        real = relative_crops(images, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=torch.channels_last)
+        z = torch.randn(r.batch, r.z_dim, device=dev)
+        # ---- discriminator ---------------------------------------------------------------
+        with autocast(dev, dtype):
+            fake = g(z)
+            loss_d = d_loss(r.loss, dd(real), dd(fake.detach().float()))
+            stats = {"d": loss_d.item()}
+            if r.loss == "wgan-gp":
+                gp = gradient_penalty(dd, real, fake.detach().float())
+                loss_d = loss_d + r.lambda_gp * gp
+                stats["gp"] = gp.item()
+            if r.lambda_r1 > 0 and budget.step % r.r1_every == 0:
+                r1 = r1_penalty(dd, real)
+                loss_d = loss_d + r.lambda_r1 * r.r1_every * r1
+                stats["r1"] = r1.item()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # ---- generator ---------------------------------------------------------------------
+        d.requires_grad_(False)
+        with autocast(dev, dtype):
+            loss_g = g_loss(r.loss, dd(fake))
+        d.requires_grad_(True)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        stats["g"] = loss_g.item()
+        return stats
+
+    def sample(at: int) -> None:
+        s = ema.model(fixed_z).float()
+        save_grid([s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{at:06d}.png")
+
+    last, step_times = run_loop(
+        budget, Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet), step,
+        optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
+        checkpoint_every=r.checkpoint_every, on_step=on_step,
+        probe=(lambda at, secs: probe(at, secs, ema.model)) if probe is not None else None, probe_every=probe_every,
+    )  # fmt: skip
 
     g_final = ema.model.float().cpu().eval()
     with torch.no_grad():

@@ -8,6 +8,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,54 @@ def finite_or_raise(stats: dict[str, float], step: int) -> None:
         raise BrushworkError(
             f"training diverged at step {step}: {', '.join(bad)} became NaN/inf; try a lower learning rate or --loss lsgan"
         )
+
+
+def run_loop(
+    budget: Budget, progress: Progress, step: Callable[[], dict[str, float]], *,
+    optimizers: list[torch.optim.Optimizer], emas: list[tuple[EMA, nn.Module]], save: Callable[[], None],
+    sample: Callable[[int], None], sample_every: int, checkpoint_every: int,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+    probe: Callable[[int, float], None] | None = None, probe_every: int = 0,
+) -> tuple[dict[str, float], list[float]]:  # fmt: skip
+    """The loop every trainer shares around its own ``step()`` (which returns named losses):
+    learning-rate schedule, EMA, stats and progress, sample grids, checkpoints, probes and
+    Ctrl-C (which saves a checkpoint before stopping). -> (last stats, seconds per step)."""
+    budget.start()
+    last: dict[str, float] = {}
+    times: list[float] = []
+    try:
+        while not budget.done():
+            t0 = time.perf_counter()
+            set_lr(optimizers, budget.lr_factor())
+            stats = step()
+            for ema, model in emas:
+                ema.update(model)
+            budget.tick()
+            times.append(time.perf_counter() - t0)
+            finite_or_raise(stats, budget.step)
+            last = stats
+            log = budget.step % 10 == 0 or budget.done()
+            if log:
+                stats["time_per_step"] = sum(times[-10:]) / len(times[-10:])
+                stats["lr_factor"] = budget.lr_factor()
+            progress.update(stats, log)
+            if budget.step % sample_every == 0:
+                with torch.no_grad():
+                    sample(budget.step)
+            if budget.step % checkpoint_every == 0:
+                save()
+            if probe is not None and probe_every and budget.step % probe_every == 0:
+                t_probe = time.perf_counter()
+                probe(budget.step, budget.elapsed)
+                budget.pause(time.perf_counter() - t_probe)  # probes are not training time
+            if on_step is not None:
+                on_step(budget.step, stats)
+    except KeyboardInterrupt:
+        save()
+        progress.close()
+        raise BrushworkError(
+            f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
+        ) from None
+    save()
+    progress.close()
+    return last, times

@@ -30,12 +30,11 @@ from .loop import (
     Budget,
     Progress,
     checkpoint_state,
-    finite_or_raise,
     restore_checkpoint,
+    run_loop,
     save_checkpoint,
     save_grid,
     seed_everything,
-    set_lr,
     write_json,
 )  # fmt: skip
 from .recipe import StyleRecipe
@@ -205,129 +204,102 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
-    progress = Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet)
-    budget.start()
-    last: dict[str, float] = {}
-    step_times: list[float] = []
-    try:
-        while not budget.done():
-            t0 = time.perf_counter()
-            set_lr([opt_g, opt_d], budget.lr_factor())
-            real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
-            real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
-            stats: dict[str, float] = {}
+    def step() -> dict[str, float]:
+        real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
+        real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
+        stats: dict[str, float] = {}
 
-            if r.method == "cyclegan":
-                # ---- generators: adversarial + cycle + identity -------------------------
-                with autocast(dev, dtype):
-                    fake_b = g(real_a)
-                    fake_a = g_b(real_b)
-                    rec_a, rec_b = g_b(fake_b), g(fake_a)
-                    d.requires_grad_(False)
-                    d_b.requires_grad_(False)
-                    adv = g_loss(r.loss, d(aug(fake_b))) + g_loss(r.loss, d_b(aug(fake_a)))
-                    cyc = F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b)
-                    loss_g = r.lambda_gan * adv + r.lambda_cycle * cyc
-                    if r.lambda_idt > 0:
-                        idt = F.l1_loss(g(real_b).float(), real_b) + F.l1_loss(g_b(real_a).float(), real_a)
-                        loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
-                        stats["idt"] = idt.item()
-                    if pairs is not None:
-                        pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(
-                            g_b(pa.to(dev)).float(), pb.to(dev)
-                        )
-                        loss_g = loss_g + r.lambda_pair * pair
-                        stats["pair"] = pair.item()
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                stats.update({"g": adv.item(), "cycle": cyc.item()})
-                # ---- discriminators on pooled fakes -------------------------------------
+        if r.method == "cyclegan":
+            # ---- generators: adversarial + cycle + identity -------------------------
+            with autocast(dev, dtype):
+                fake_b = g(real_a)
+                fake_a = g_b(real_b)
+                rec_a, rec_b = g_b(fake_b), g(fake_a)
+                d.requires_grad_(False)
+                d_b.requires_grad_(False)
+                adv = g_loss(r.loss, d(aug(fake_b))) + g_loss(r.loss, d_b(aug(fake_a)))
+                cyc = F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b)
+                loss_g = r.lambda_gan * adv + r.lambda_cycle * cyc
+                if r.lambda_idt > 0:
+                    idt = F.l1_loss(g(real_b).float(), real_b) + F.l1_loss(g_b(real_a).float(), real_a)
+                    loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
+                    stats["idt"] = idt.item()
+                if pairs is not None:
+                    pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+                    pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
+                    loss_g = loss_g + r.lambda_pair * pair
+                    stats["pair"] = pair.item()
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            stats.update({"g": adv.item(), "cycle": cyc.item()})
+            # ---- discriminators on pooled fakes -------------------------------------
+            d.requires_grad_(True)
+            d_b.requires_grad_(True)
+            with autocast(dev, dtype):
+                la, sa = _d_total(r, d, aug, real_b, pools["B"].query(fake_b.float()))
+                lb, _ = _d_total(r, d_b, aug, real_a, pools["A"].query(fake_a.float()))
+                loss_d = 0.5 * (la + lb)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            stats.update(sa)
+        else:
+            # ---- CUT / FastCUT ---------------------------------------------------------
+            with autocast(dev, dtype):
+                # G on style images serves CUT's NCE identity and the pixel identity loss:
+                # a look's own images should be (nearly) fixed points of the look
+                use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
+                out = g(torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a)
+                fake = out[: r.batch]
+                # discriminator step on detached fakes
+                loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            stats.update(sd)
+            with autocast(dev, dtype):
+                d.requires_grad_(False)
+                adv = g_loss(r.loss, d(aug(fake)))
                 d.requires_grad_(True)
-                d_b.requires_grad_(True)
-                with autocast(dev, dtype):
-                    la, sa = _d_total(r, d, aug, real_b, pools["B"].query(fake_b.float()))
-                    lb, _ = _d_total(r, d_b, aug, real_a, pools["A"].query(fake_a.float()))
-                    loss_d = 0.5 * (la + lb)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                stats.update(sa)
-            else:
-                # ---- CUT / FastCUT ---------------------------------------------------------
-                with autocast(dev, dtype):
-                    # G on style images serves CUT's NCE identity and the pixel identity loss:
-                    # a look's own images should be (nearly) fixed points of the look
-                    use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
-                    out = g(torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a)
-                    fake = out[: r.batch]
-                    # discriminator step on detached fakes
-                    loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                stats.update(sd)
-                with autocast(dev, dtype):
-                    d.requires_grad_(False)
-                    adv = g_loss(r.loss, d(aug(fake)))
-                    d.requires_grad_(True)
-                    loss_g = r.lambda_gan * adv
-                    stats["g"] = adv.item()
-                    if r.lambda_lut_tv > 0 and hasattr(g, "lut"):
-                        tv = g.lut.smoothness()
-                        loss_g = loss_g + r.lambda_lut_tv * tv
-                        stats["lut_tv"] = tv.item()
-                    if r.lambda_idt_pix > 0:
-                        idt = F.l1_loss(out[r.batch :].float(), real_b[: r.batch])
-                        loss_g = loss_g + r.lambda_idt_pix * idt
-                        stats["idt"] = idt.item()
-                    if r.lambda_nce > 0:
-                        nce = _nce(g, mlp, real_a, fake, r.num_patches)
-                        if r.method == "cut" and r.nce_idt:
-                            nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
-                        loss_g = loss_g + r.lambda_nce * nce
-                        stats["nce"] = nce.item()
-                    if r.lambda_swd > 0:
-                        swd = patch_swd(fake.float(), real_b)
-                        loss_g = loss_g + r.lambda_swd * swd
-                        stats["swd"] = swd.item()
-                    if pairs is not None:
-                        pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-                        pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
-                        loss_g = loss_g + r.lambda_pair * pair
-                        stats["pair"] = pair.item()
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
+                loss_g = r.lambda_gan * adv
+                stats["g"] = adv.item()
+                if r.lambda_lut_tv > 0 and hasattr(g, "lut"):
+                    tv = g.lut.smoothness()
+                    loss_g = loss_g + r.lambda_lut_tv * tv
+                    stats["lut_tv"] = tv.item()
+                if r.lambda_idt_pix > 0:
+                    idt = F.l1_loss(out[r.batch :].float(), real_b[: r.batch])
+                    loss_g = loss_g + r.lambda_idt_pix * idt
+                    stats["idt"] = idt.item()
+                if r.lambda_nce > 0:
+                    nce = _nce(g, mlp, real_a, fake, r.num_patches)
+                    if r.method == "cut" and r.nce_idt:
+                        nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
+                    loss_g = loss_g + r.lambda_nce * nce
+                    stats["nce"] = nce.item()
+                if r.lambda_swd > 0:
+                    swd = patch_swd(fake.float(), real_b)
+                    loss_g = loss_g + r.lambda_swd * swd
+                    stats["swd"] = swd.item()
+                if pairs is not None:
+                    pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+                    pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
+                    loss_g = loss_g + r.lambda_pair * pair
+                    stats["pair"] = pair.item()
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+        return stats
 
-            ema.update(g)
-            budget.tick()
-            step_times.append(time.perf_counter() - t0)
-            finite_or_raise(stats, budget.step)
-            last = stats
-            log = budget.step % 10 == 0 or budget.done()
-            if log:
-                stats["time_per_step"] = sum(step_times[-10:]) / len(step_times[-10:])
-                stats["lr_factor"] = budget.lr_factor()
-            progress.update(stats, log)
-            if budget.step % r.sample_every == 0:
-                with torch.no_grad():
-                    save_grid(
-                        [sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{budget.step:06d}.png"
-                    )
-            if budget.step % r.checkpoint_every == 0:
-                save()
-            if on_step is not None:
-                on_step(budget.step, stats)
-    except KeyboardInterrupt:
-        save()
-        progress.close()
-        raise BrushworkError(
-            f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
-        ) from None
-    save()
-    progress.close()
+    def sample(at: int) -> None:
+        save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{at:06d}.png")
+
+    last, step_times = run_loop(
+        budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet), step,
+        optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
+        checkpoint_every=r.checkpoint_every, on_step=on_step,
+    )  # fmt: skip
 
     g_final = ema.model.float().cpu().eval()
     summary = {
