@@ -33,20 +33,8 @@ def train_style(
     returns its folder. ``recipe`` overrides fields of the automatic recipe.
     """
     check_name(name)
-    if minutes is None and steps is None:
-        minutes = 3.0
-    budget = Budget(steps=steps, minutes=minutes)
-    if style_dir is None and before_dir is None:
-        raise BrushworkError("give a folder of style images, or --before/--after pairs (or both)")
-    if (before_dir is None) != (after_dir is None):
-        raise BrushworkError("--before and --after go together")
     dest = styles_dir() / name
     run = runs_dir() / name
-    if dest.exists() and not resume:
-        raise BrushworkError(
-            f"style {name!r} already exists at {dest}; choose another --name, or remove it with 'brushwork styles rm {name}'"
-        )
-
     saved: dict[str, Any] = {}
     if resume:
         opts = run / OPTIONS
@@ -54,11 +42,28 @@ def train_style(
             raise BrushworkError(f"--resume: no training run named {name!r} at {run}")
         saved = json.loads(opts.read_text(encoding="utf-8"))
         seed = int(saved.get("seed", seed))
+        if minutes is None and steps is None:  # continue towards the run's own budget
+            minutes, steps = saved["budget"].get("minutes"), saved["budget"].get("steps")
+        src = saved.get("sources", {})
+        if style_dir is None and before_dir is None:  # the run's own folders, unless given again
+            style_dir, before_dir, after_dir = src.get("style_dir"), src.get("before_dir"), src.get("after_dir")
+        content_dir = content_dir if content_dir is not None else src.get("content_dir")
+    if minutes is None and steps is None:
+        minutes = 3.0
+    budget = Budget(steps=steps, minutes=minutes)
+    if style_dir is None and before_dir is None:
+        raise BrushworkError("give a folder of style images, or --before/--after pairs (or both)")
+    if (before_dir is None) != (after_dir is None):
+        raise BrushworkError("--before and --after go together")
+    if dest.exists() and not resume:
+        raise BrushworkError(
+            f"style {name!r} already exists at {dest}; choose another --name, or remove it with 'brushwork styles rm {name}'"
+        )
 
     content_dir = Path(content_dir) if content_dir is not None else builtin_dir("photos")
-    r0 = StyleRecipe()
-    max_side = int((recipe or {}).get("max_side", r0.max_side))
-    min_side = int((recipe or {}).get("size", size))
+    # image sizes for loading: the run's own recipe on resume, else the defaults and overrides
+    r0 = StyleRecipe.from_json(saved["recipe"]) if saved else StyleRecipe(**{"size": size, **(recipe or {})})
+    max_side, min_side = r0.max_side, r0.size
     failures: list[str] = []
     content, f = ImageBank.from_folder(content_dir, min_side, max_side, "content photos")
     failures += f
