@@ -62,8 +62,12 @@ def train_style(
 
     content_dir = Path(content_dir) if content_dir is not None else builtin_dir("photos")
     # image sizes for loading: the run's own recipe on resume, else the defaults and overrides
-    r0 = StyleRecipe.from_json(saved["recipe"]) if saved else StyleRecipe(**{"size": size, **(recipe or {})})
-    max_side, min_side = r0.max_side, r0.size
+    if saved:
+        r0 = StyleRecipe.from_json(saved["recipe"])
+        max_side, min_side = r0.max_side, r0.size
+    else:
+        max_side = int((recipe or {}).get("max_side", StyleRecipe.max_side))
+        min_side = int((recipe or {}).get("size", size))
     failures: list[str] = []
     content, f = ImageBank.from_folder(content_dir, min_side, max_side, "content photos")
     failures += f
