@@ -19,15 +19,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import SHARED, apply_look, split_photos  # noqa: E402
-
-from brushwork.data import ImageBank  # noqa: E402
-from brushwork.io import tensor_to_pil  # noqa: E402
-from brushwork.stylizer import Stylizer  # noqa: E402
-from brushwork.training.loop import Budget  # noqa: E402
-from brushwork.training.recipe import default_recipe  # noqa: E402
-from brushwork.training.style import train_style_run  # noqa: E402
-from brushwork.video import stylize_video  # noqa: E402
+from brushwork.data import ImageBank
+from brushwork.io import tensor_to_pil
+from brushwork.stylizer import Stylizer
+from brushwork.training.loop import Budget
+from brushwork.training.recipe import default_recipe
+from brushwork.training.style import train_style_run
+from brushwork.video import stylize_video
+from quality import SHARED, apply_look, split_photos
 
 
 def make_clip(photo: torch.Tensor, path: Path, frames: int = 48, fps: int = 24) -> None:
@@ -77,8 +76,12 @@ def main() -> None:
         make_clip(c[0], root / "clip.mp4")
         naive = stylize_video(st, root / "clip.mp4", root / "naive.mp4", keep=0.0, quiet=True)
         stab = stylize_video(st, root / "clip.mp4", root / "stable.mp4", quiet=True)
-    print(f"clip: {stab.frames} frames at {stab.fps:g} fps, audio kept: {stab.audio}; style: {args.look}, {args.minutes} min")
-    print(f"flicker (mean output change beyond input change, x1000): naive {naive.flicker * 1000:.2f}, stabilised {stab.flicker * 1000:.2f} ({(1 - stab.flicker / naive.flicker) * 100:.0f}% lower)")
+    print(
+        f"clip: {stab.frames} frames at {stab.fps:g} fps, audio kept: {stab.audio}; style: {args.look}, {args.minutes} min"
+    )
+    print(
+        f"flicker (mean output change beyond input change, x1000): naive {naive.flicker * 1000:.2f}, stabilised {stab.flicker * 1000:.2f} ({(1 - stab.flicker / naive.flicker) * 100:.0f}% lower)"
+    )
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--max-side", type=_positive_int, help="downscale inputs so the longer side is at most N px")
     a.add_argument("--tile", type=_positive_int, help="force tiles of N px (default: chosen from --max-memory)")
     a.add_argument(
-        "--max-memory", type=_positive_int, default=512, help="MB of activations per tile pass (default 512)"
+        "--max-memory", type=_positive_int, default=256, help="MB of activations per tile pass (default 256)"
     )
     a.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     a.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")

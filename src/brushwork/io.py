@@ -119,17 +119,27 @@ def downscale(img: Image.Image, max_side: int) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """8-bit RGB PIL image -> float tensor [3, H, W] in [-1, 1]."""
-    arr = np.asarray(img.convert("RGB"), dtype=np.float32)
-    return torch.from_numpy(arr).permute(2, 0, 1).contiguous().div_(127.5).sub_(1.0)
+    arr = np.asarray(img.convert("RGB"))  # uint8 [H, W, 3]: converted once, no float copy
+    return (
+        torch.from_numpy(arr)
+        .permute(2, 0, 1)
+        .to(torch.float32, memory_format=torch.contiguous_format)
+        .div_(127.5)
+        .sub_(1.0)
+    )
 
 
 def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     """Tensor [3, H, W] (or [1, 3, H, W]) in [-1, 1] -> 8-bit RGB PIL image."""
     if t.dim() == 4:
         t = t[0]
-    # in place on one float copy: a 24 MP image would otherwise hold several 288 MB temporaries
-    arr = t.detach().float().clone().clamp_(-1, 1).add_(1.0).mul_(127.5).round_().to(torch.uint8)
-    return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
+    t = t.detach().cpu()
+    h, w = t.shape[-2:]
+    out = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, 256):  # in bands: a 24 MP image never holds a second float copy
+        band = t[:, y : y + 256].float().clamp(-1, 1).add_(1.0).mul_(127.5).round_()
+        out[y : y + 256] = band.to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(out, "RGB")
 
 
 @contextlib.contextmanager

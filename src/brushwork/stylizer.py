@@ -28,7 +28,7 @@ from .stylefile import load_style
 from .tiling import run_tiled, shared_norm_stats
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
-DEFAULT_MAX_MEMORY = 512 * 2**20  # bytes of activations per tile pass
+DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of activations per tile pass
 # approximate peak activation bytes per pixel (float32), measured with tracemalloc-like runs
 _BYTES_PER_PIXEL = {"lite": 260, "resnet": 2600}
 
@@ -60,7 +60,7 @@ def blend_controls(photo: torch.Tensor, styled: torch.Tensor, strength: float, p
     if preserve_color:
         lab_p, lab_o = rgb_to_lab(photo), rgb_to_lab(out)
         out = lab_to_rgb(torch.cat([lab_o[:, :1], lab_p[:, 1:]], 1))
-    return out.clamp(-1, 1)
+    return out.clamp_(-1, 1) if out is not styled else out.clamp(-1, 1)
 
 
 class Stylizer:
@@ -110,7 +110,8 @@ class Stylizer:
     def budget_pixels(self) -> float:
         """How many pixels one forward pass may hold within ``max_memory``."""
         family = self.meta.get("generator", {}).get("name", "lite")
-        bpp = _BYTES_PER_PIXEL.get(family, 2600) * (0.6 if self.dtype != torch.float32 else 1.0)
+        # the same for bf16: autocast keeps bf16 copies beside float32 inputs and outputs
+        bpp = _BYTES_PER_PIXEL.get(family, 2600)
         return self.max_memory / bpp
 
     def tile_size(self, h: int, w: int) -> int | None:
@@ -143,7 +144,7 @@ class Stylizer:
         align = int(getattr(self.generator, "align", 4))
         if t is None:
             y = self._run(x)
-        elif self._ort is not None:
+        elif self._ort is not None or not any(isinstance(m, nn.InstanceNorm2d) for m in self.generator.modules()):
             y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
         else:
             # networks with instance norm (resnet) share one set of statistics, taken on a
@@ -157,6 +158,8 @@ class Stylizer:
                 y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
+        if s == 1.0 and not pc:
+            return y.clamp_(-1, 1)  # y is our own buffer: no extra full-size copy
         return blend_controls(x.float().cpu(), y, s, pc)
 
     def __call__(
@@ -176,6 +179,7 @@ class Stylizer:
             s = max_side / max(x.shape[-2:])
             x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
         y = self.stylize_tensor(x, strength, preserve_color)
+        del x  # a 24 MP photo: free its float copy before converting the result
         if kind == "pil":
             return tensor_to_pil(y)
         if kind.startswith("numpy"):
