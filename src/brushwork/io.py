@@ -119,7 +119,7 @@ def downscale(img: Image.Image, max_side: int) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """8-bit RGB PIL image -> float tensor [3, H, W] in [-1, 1]."""
-    arr = np.asarray(img.convert("RGB"))  # uint8 [H, W, 3]: converted once, no float copy
+    arr = np.array(img.convert("RGB"))  # uint8 [H, W, 3] (writable for torch): converted once, no float copy
     return (
         torch.from_numpy(arr)
         .permute(2, 0, 1)

@@ -39,12 +39,15 @@ class VideoReport:
     flicker: float  # mean |change of output| beyond |change of input| between frames
 
 
-def stabilise_weight(x: torch.Tensor, prev_x: torch.Tensor, keep: float, tau: float = 0.04) -> torch.Tensor:
+def stabilise_weight(x: torch.Tensor, prev_x: torch.Tensor, keep: float, tau: float = 0.02) -> torch.Tensor:
     """Per-pixel weight of the previous output: ``keep`` where the input is static, -> 0 where it moved.
 
-    x, prev_x: [1, 3, H, W] in [-1, 1] -> [1, 1, H, W]."""
+    The input difference is averaged over 5x5 (so sensor noise does not count as motion),
+    then spread by a 9x9 maximum (so the surroundings of a moving edge count as moving too:
+    blending there would leave a ghost trail). x, prev_x: [1, 3, H, W] in [-1, 1] -> [1, 1, H, W]."""
     diff = (x - prev_x).abs().mean(1, keepdim=True)
-    diff = F.avg_pool2d(diff, 5, stride=1, padding=2, count_include_pad=False)  # ignore single-pixel noise
+    diff = F.avg_pool2d(diff, 5, stride=1, padding=2, count_include_pad=False)
+    diff = F.max_pool2d(diff, 9, stride=1, padding=4)
     return keep * torch.exp(-diff / tau)
 
 
