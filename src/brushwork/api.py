@@ -11,9 +11,9 @@ from .data import ImageBank, builtin_dir, load_pairs
 from .errors import BrushworkError
 from .io import load_folder
 from .library import check_name, runs_dir, styles_dir
-from .training.loop import Budget
+from .training.loop import OPTIONS, Budget
 from .training.recipe import SMALL_SET, StyleRecipe, default_recipe
-from .training.style import OPTIONS, train_style_run
+from .training.style import train_style_run
 
 PathLike = str | os.PathLike[str]
 

@@ -28,7 +28,7 @@ from .library import check_name, home, runs_dir
 from .metrics import nearest_distances, swd_distance
 from .stylefile import is_style_dir, load_style, read_meta
 from .training.gan import default_gan_recipe, sample_noise, train_gan_run
-from .training.loop import Budget
+from .training.loop import OPTIONS, Budget
 
 PathLike = str | os.PathLike[str]
 
@@ -64,7 +64,7 @@ def train_gan(
         print(f"brushwork: skipped {msg}")
     bank = ImageBank(rep.images, size)
     if resume:
-        opts = run / "training_options.json"
+        opts = run / OPTIONS
         if not opts.exists():
             raise BrushworkError(f"--resume: no GAN training run named {name!r} at {run}")
         from .training.gan import GanRecipe

@@ -28,15 +28,13 @@ from .loop import (
     Budget,
     Progress,
     checkpoint_state,
+    prepare_run,
     restore_checkpoint,
     run_loop,
     save_checkpoint,
     save_grid,
     seed_everything,
-    write_json,
 )  # fmt: skip
-
-OPTIONS = "training_options.json"
 
 
 @dataclass
@@ -137,17 +135,7 @@ def train_gan_run(
     r.validate()
     dev = resolve_device(device)
     dtype = resolve_precision(r.precision, dev)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    write_json(
-        run_dir / OPTIONS,
-        {
-            "recipe": r.to_json(),
-            "seed": seed,
-            "budget": {"steps": budget.steps, "minutes": budget.minutes},
-            "sources": sources or {},
-        },
-    )
+    prepare_run(run_dir, r.to_json(), seed, budget, sources)
 
     gen = seed_everything(seed)
     g_kw, d_kw = r.net_kwargs()

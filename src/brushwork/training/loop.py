@@ -23,6 +23,7 @@ from ..errors import BrushworkError
 from ..io import save_image_atomic, tensor_to_pil, write_text_atomic
 
 CHECKPOINT = "checkpoint.safetensors"
+OPTIONS = "training_options.json"
 
 
 @dataclass
@@ -205,6 +206,16 @@ def restore_checkpoint(
 
 def write_json(path: Path, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def prepare_run(
+    run_dir: Path, recipe: dict[str, Any], seed: int, budget: Budget, sources: dict[str, Any] | None
+) -> None:
+    """Create the run folder and save the resolved options (``training_options.json``)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    options = {"recipe": recipe, "seed": seed, "budget": {"steps": budget.steps, "minutes": budget.minutes}}
+    write_json(run_dir / OPTIONS, {**options, "sources": sources or {}})
 
 
 def finite_or_raise(stats: dict[str, float], step: int) -> None:

@@ -30,16 +30,15 @@ from .loop import (
     Budget,
     Progress,
     checkpoint_state,
+    prepare_run,
     restore_checkpoint,
     run_loop,
     save_checkpoint,
     save_grid,
     seed_everything,
-    write_json,
 )  # fmt: skip
 from .recipe import StyleRecipe
 
-OPTIONS = "training_options.json"
 CL = torch.channels_last  # oneDNN's fast layout for convolutions on CPUs
 
 
@@ -138,17 +137,7 @@ def train_style_run(
     r.validate()
     dev = resolve_device(device)
     dtype = resolve_precision(r.precision, dev)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    write_json(
-        run_dir / OPTIONS,
-        {
-            "recipe": r.to_json(),
-            "seed": seed,
-            "budget": {"steps": budget.steps, "minutes": budget.minutes},
-            "sources": sources or {},
-        },
-    )
+    prepare_run(run_dir, r.to_json(), seed, budget, sources)
 
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
