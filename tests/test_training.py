@@ -28,52 +28,25 @@ def weights(style: Path) -> dict[str, torch.Tensor]:
 def test_interrupted_then_resumed_equals_uninterrupted(
     photo_dir: Path, style_dir: Path, method: str, extra: dict
 ) -> None:
-    recipe = {**TINY, **extra}
-    full = brushwork.train_style(
-        style_dir,
-        photo_dir,
-        name="full",
-        steps=6,
-        method=method,
-        size=32,
-        seed=3,
-        recipe=recipe,
-        quiet=True,
-        device="cpu",
-    )
+    kw = {
+        "steps": 6,
+        "method": method,
+        "size": 32,
+        "seed": 3,
+        "recipe": {**TINY, **extra},
+        "quiet": True,
+        "device": "cpu",
+    }
+    full = brushwork.train_style(style_dir, photo_dir, name="full", **kw)
 
     def stop_at_3(step: int, stats: dict[str, float]) -> None:
         if step == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(BrushworkError, match="--resume"):
-        brushwork.train_style(
-            style_dir,
-            photo_dir,
-            name="cut",
-            steps=6,
-            method=method,
-            size=32,
-            seed=3,
-            recipe=recipe,
-            quiet=True,
-            device="cpu",
-            on_step=stop_at_3,
-        )
+        brushwork.train_style(style_dir, photo_dir, name="cut", on_step=stop_at_3, **kw)
     assert (runs_dir() / "cut" / "checkpoint.safetensors").exists()
-    resumed = brushwork.train_style(
-        style_dir,
-        photo_dir,
-        name="cut",
-        steps=6,
-        method=method,
-        size=32,
-        seed=3,
-        recipe=recipe,
-        quiet=True,
-        device="cpu",
-        resume=True,
-    )
+    resumed = brushwork.train_style(style_dir, photo_dir, name="cut", resume=True, **kw)
     a, b = weights(full), weights(resumed)
     assert a.keys() == b.keys()
     for k in a:

@@ -138,9 +138,8 @@ def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-def real_crops(images_dir: PathLike, size: int, n: int, seed: int = 0) -> torch.Tensor:
-    rep = load_folder(images_dir, max_side=512, what="training images")
-    bank = ImageBank(rep.images, size)
+def real_crops(bank: ImageBank, size: int, n: int, seed: int = 0) -> torch.Tensor:
+    """n seeded random crops of the training images, as the GAN trainer draws them."""
     return relative_crops(bank, n, size, (0.5, 1.0), torch.Generator().manual_seed(seed))
 
 
@@ -152,20 +151,16 @@ def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int 
     src = images_dir or meta["training"].get("sources", {}).get("images_dir")
     if not src:
         raise BrushworkError("give the training images folder to evaluate against")
-    real = real_crops(src, size, n, seed)
+    bank = ImageBank(load_folder(src, max_side=512, what="training images").images, size)  # read once
+    real = real_crops(bank, size, n, seed)
     fake = generate(path, n, seed=seed + 1)
-    train_imgs = torch.stack(
-        [
-            F.interpolate(t[None], size=(size, size), mode="area")[0]
-            for t in ImageBank(load_folder(src, max_side=512).images, size).tensors
-        ]
-    )
+    train_imgs = torch.stack([F.interpolate(t[None], size=(size, size), mode="area")[0] for t in bank.tensors])
     nn_fake, idx = nearest_distances(fake, train_imgs)
     nn_real, _ = nearest_distances(real, train_imgs)  # real crops to their own sources: the "copy" scale
     return {
         "model": str(path), "size": size, "samples": n,
         "swd_x1000": swd_distance(fake, real, seed),
-        "swd_real_vs_real_x1000": swd_distance(real_crops(src, size, n, seed + 9), real, seed),
+        "swd_real_vs_real_x1000": swd_distance(real_crops(bank, size, n, seed + 9), real, seed),
         "nearest_train_rms_median": nn_fake.median().item(),
         "nearest_train_rms_min": nn_fake.min().item(),
         "real_crop_to_source_rms_median": nn_real.median().item(),

@@ -6,7 +6,6 @@ progress and stats, sample grids, checkpoints with exact resume, EMA) and its lo
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +34,11 @@ from .loop import (
     save_grid,
     seed_everything,
 )  # fmt: skip
+from .recipe import RecipeBase
 
 
 @dataclass
-class GanRecipe:
+class GanRecipe(RecipeBase):
     arch: str = "dcgan"  # or "mlp", the textbook baseline
     size: int = 64
     z_dim: int = 128
@@ -70,17 +70,6 @@ class GanRecipe:
             raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         parse_policy(self.diffaug)
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> GanRecipe:
-        known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        if "crop_scale" in d:
-            d["crop_scale"] = tuple(d["crop_scale"])
-        return cls(**d)
-
     def net_kwargs(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if self.arch == "mlp":
             return {"size": self.size, "z_dim": self.z_dim, "hidden": self.width * 8}, {
@@ -96,10 +85,7 @@ def default_gan_recipe(n_images: int, **overrides: Any) -> GanRecipe:
     if n_images < 1000:
         r.diffaug = "color,translation,cutout"
         r.lambda_r1 = 1.0
-    for k, v in overrides.items():
-        if not hasattr(r, k):
-            raise BrushworkError(f"unknown GAN recipe setting {k!r}")
-        setattr(r, k, tuple(v) if k == "crop_scale" else v)
+    r.apply_overrides(overrides, what="GAN recipe")
     r.validate()
     return r
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from .. import nets
 from ..augment import parse_policy
@@ -19,8 +19,31 @@ METHODS = ("cut", "fastcut", "cyclegan")
 SMALL_SET = 50  # style sets below this many images count as "small"
 
 
+class RecipeBase:
+    """JSON round trip and user overrides, shared by the style and GAN recipes (dataclasses)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Self:
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        d = {k: v for k, v in d.items() if k in known}
+        if "crop_scale" in d:
+            d["crop_scale"] = tuple(d["crop_scale"])
+        return cls(**d)
+
+    def apply_overrides(self, overrides: dict[str, Any], what: str = "recipe") -> Self:
+        """Set the given fields (JSON lists become tuples for ``crop_scale``); unknown names are an error."""
+        for k, v in overrides.items():
+            if not hasattr(self, k):
+                raise BrushworkError(f"unknown {what} setting {k!r}")
+            setattr(self, k, tuple(v) if k == "crop_scale" else v)
+        return self
+
+
 @dataclass
-class StyleRecipe:
+class StyleRecipe(RecipeBase):
     method: str = "cut"
     generator: str = "lite"
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -76,17 +99,6 @@ class StyleRecipe:
         except ValueError as exc:
             raise BrushworkError(str(exc)) from None
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> StyleRecipe:
-        known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        if "crop_scale" in d:
-            d["crop_scale"] = tuple(d["crop_scale"])
-        return cls(**d)
-
 
 def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", **overrides: Any) -> StyleRecipe:
     """The recipe for a style set of ``n_style`` images; ``overrides`` win."""
@@ -105,9 +117,6 @@ def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", *
     if n_style < SMALL_SET:
         r.diffaug = "translation,cutout"
         r.style_batch = 2 * r.batch
-    for k, v in overrides.items():
-        if not hasattr(r, k):
-            raise BrushworkError(f"unknown recipe setting {k!r}")
-        setattr(r, k, tuple(v) if k == "crop_scale" else v)
+    r.apply_overrides(overrides)
     r.validate()
     return r
