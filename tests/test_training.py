@@ -13,6 +13,7 @@ import brushwork
 from brushwork.ema import EMA
 from brushwork.errors import BrushworkError, NoImagesError
 from brushwork.library import runs_dir
+from brushwork.training.gan import default_gan_recipe
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 
@@ -125,6 +126,11 @@ def test_recipe_adapts_to_small_sets() -> None:
     assert default_recipe(5, diffaug="").diffaug == ""  # the user can override
     with pytest.raises(BrushworkError, match="unknown recipe setting"):
         default_recipe(5, nonsense=1)
+    # a bad augmentation policy is a user error in both recipes, not a ValueError
+    with pytest.raises(BrushworkError, match="diffaug"):
+        default_recipe(5, diffaug="colour,blur")
+    with pytest.raises(BrushworkError, match="diffaug"):
+        default_gan_recipe(5, diffaug="colour")
 
 
 def test_time_budget_schedules_decay_to_end() -> None:

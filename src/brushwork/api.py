@@ -9,6 +9,7 @@ from typing import Any
 
 from .data import ImageBank, builtin_dir, load_pairs
 from .errors import BrushworkError
+from .errors import warn as warn_user
 from .io import load_folder
 from .library import check_name, runs_dir, styles_dir
 from .training.loop import OPTIONS, Budget
@@ -89,10 +90,10 @@ def train_style(
         )
     r.validate()
     for msg in failures:
-        (warn or _warn)(f"skipped {msg}")
+        (warn or warn_user)(f"skipped {msg}")
     if dry_run:
         small = " (small set: augmentation on)" if len(style) < SMALL_SET else ""
-        (warn or _warn)(
+        (warn or warn_user)(
             f"dry run: {len(content)} content photos, {len(style)} style images{small}, "
             f"{0 if pairs is None else len(pairs.before)} pairs; method {r.method}, generator {r.generator}; "
             f"budget {budget.steps or ''}{' steps' if budget.steps else f'{budget.minutes} min'}; style -> {dest}"
@@ -105,9 +106,3 @@ def train_style(
         budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,
         on_step=on_step,
     )  # fmt: skip
-
-
-def _warn(msg: str) -> None:
-    import sys
-
-    print(f"brushwork: {msg}", file=sys.stderr)

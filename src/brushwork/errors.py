@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+
+def warn(msg: str) -> None:
+    """A notice for the user (a skipped file, a dry-run summary) on stderr, not stdout."""
+    print(f"brushwork: {msg}", file=sys.stderr)
+
 
 class BrushworkError(Exception):
     """Base class for errors a user can act on (bad input, missing style, ...)."""

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import ImageBank, relative_crops
-from .errors import BrushworkError, StyleNotFoundError
+from .errors import BrushworkError, StyleNotFoundError, warn
 from .io import (
     IMAGE_SUFFIXES,
     list_images,
@@ -61,7 +61,7 @@ def train_gan(
         raise BrushworkError(f"GAN model {name!r} already exists at {dest}; choose another --name")
     rep = load_folder(images_dir, max_side=int((recipe or {}).get("max_side", 512)), what="training images")
     for msg in rep.failures:
-        print(f"brushwork: skipped {msg}")
+        warn(f"skipped {msg}")
     bank = ImageBank(rep.images, size)
     if resume:
         opts = run / OPTIONS

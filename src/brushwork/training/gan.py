@@ -68,7 +68,7 @@ class GanRecipe(RecipeBase):
             raise BrushworkError(f"--size must be 32, 64, 128 or 256, got {self.size}")
         if self.loss not in LOSSES:
             raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
-        parse_policy(self.diffaug)
+        self.check_diffaug()
 
     def net_kwargs(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if self.arch == "mlp":

@@ -41,6 +41,13 @@ class RecipeBase:
             setattr(self, k, tuple(v) if k == "crop_scale" else v)
         return self
 
+    def check_diffaug(self) -> None:
+        """A bad differentiable-augmentation policy is the user's error, named as such."""
+        try:
+            parse_policy(self.diffaug)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            raise BrushworkError(f"diffaug: {exc}") from None
+
 
 @dataclass
 class StyleRecipe(RecipeBase):
@@ -53,7 +60,7 @@ class StyleRecipe(RecipeBase):
     style_batch: int = 1  # style crops per step (more for small style sets)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    lr_lut_mult: float = 1.0  # the colour LUT's learning rate = lr_g * this
+    lr_lut_mult: float = 1.0  # learning rate of the global colour stages (lite: tone, LUT) = lr_g * this
     beta1: float = 0.5
     ema_decay: float = 0.999
     d_ndf: int = 32
@@ -94,10 +101,7 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"--size must be a multiple of 4 and at least 32, got {self.size}")
         if self.batch < 1 or self.style_batch < 1:
             raise BrushworkError("batch sizes must be at least 1")
-        try:
-            parse_policy(self.diffaug)
-        except ValueError as exc:
-            raise BrushworkError(str(exc)) from None
+        self.check_diffaug()
 
 
 def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", **overrides: Any) -> StyleRecipe:
