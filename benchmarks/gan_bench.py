@@ -90,23 +90,27 @@ def shapes(n: int, cls: int, gen: torch.Generator, size: int = 32) -> torch.Tens
     out = []
     for _ in range(n):
         cx, cy = (torch.rand(2, generator=gen) * 0.4 + 0.3) * size
-        r = (torch.rand((), generator=gen) * 0.15 + 0.18) * size
+        r = (torch.rand((), generator=gen) * 0.12 + 0.22) * size
         if cls == 0:
             m = ((xs - cx) ** 2 + (ys - cy) ** 2) < r**2
         elif cls == 1:
             m = ((xs - cx).abs() < r * 0.85) & ((ys - cy).abs() < r * 0.85)
         else:
             m = (ys - cy < r * 0.8) & (ys - cy > -r * 0.8) & ((xs - cx).abs() < (ys - cy + r * 0.8) * 0.6)
-        fg, bg = torch.rand(3, 1, 1, generator=gen), torch.rand(3, 1, 1, generator=gen)
+        # a dark shape on a light ground, random colours: the shape (not the colour) is the label
+        fg = torch.rand(3, 1, 1, generator=gen) * 0.5
+        bg = 0.5 + torch.rand(3, 1, 1, generator=gen) * 0.5
         img = torch.where(m[None], fg, bg) + torch.randn(3, size, size, generator=gen) * 0.08
         out.append(img.clamp(0, 1) * 2 - 1)
     return torch.stack(out)
 
 
 def classifier() -> nn.Module:
+    """A small CNN with global average pooling (position does not matter for the label)."""
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, 3),
+        nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(64, 3),
     )  # fmt: skip
 
 
@@ -114,7 +118,7 @@ def fit_eval(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tenso
     torch.manual_seed(seed)
     net = classifier()
     opt = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(300):
+    for _ in range(600):
         idx = torch.randint(0, len(x), (32,))
         loss = F.cross_entropy(net(x[idx]), y[idx])
         opt.zero_grad()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -97,6 +98,7 @@ def main() -> None:
     ap.add_argument("--tag", default="")
     ap.add_argument("--device", default="cpu", help="cpu (the benchmark's setting) or cuda for quick sweeps")
     ap.add_argument("--no-images", action="store_true", help="skip the side-by-side images")
+    ap.add_argument("--keep-styles", action="store_true", help="keep each learned style folder in --out")
     args = ap.parse_args()
     if (args.minutes is None) == (args.steps is None):
         ap.error("give exactly one of --minutes and --steps")
@@ -141,6 +143,8 @@ def main() -> None:
             st = Stylizer.load(path, device=args.device)
             meta = st.meta["training"]
             learned = [st.stylize_tensor(t[None])[0] for t in c]
+            if args.keep_styles:
+                shutil.copytree(path, args.out / f"style_{look}{args.tag}", dirs_exist_ok=True)
         lp, ls = score(learned, truth)
         best = max(v[0] for v in base.values())
         row = {"look": look, **{k: {"psnr": v[0], "ssim": v[1]} for k, v in base.items()}, "learned": {"psnr": lp, "ssim": ls},

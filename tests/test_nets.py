@@ -103,3 +103,32 @@ def test_gan_nets_forward_backward(kind: str, name: str) -> None:
     out.square().mean().backward()
     for pname, p in net.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches {pname}"
+
+
+def _fit(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], target: torch.Tensor, steps: int = 150) -> None:
+    opt = torch.optim.Adam(module.parameters(), lr=2e-2)
+    for _ in range(steps):
+        opt.zero_grad()
+        (module(*inputs) - target).square().mean().backward()
+        opt.step()
+
+
+def test_tone_stage_carries_a_grade_to_colours_training_never_showed() -> None:
+    # the design point of lite's global tone stage: fitted on reds and greys only, a
+    # desaturating grade still reaches a blue the training pixels never visit; the LUT
+    # alone leaves that blue where it was
+    from brushwork.nets.lite import ColorLUT, GlobalTone
+
+    torch.manual_seed(0)
+    seen = torch.rand(1, 3, 16, 16) * 0.6 - 0.3
+    seen[:, 0] += 0.6  # reddish and greyish colours
+    grey = seen.mean(1, keepdim=True).expand_as(seen)
+    blue = torch.tensor([-0.8, -0.6, 0.9]).view(1, 3, 1, 1)
+    spread = {}
+    for name, module in {"tone": GlobalTone(), "lut": ColorLUT(9)}.items():
+        _fit(module, (seen,), grey)
+        with torch.no_grad():
+            out = module(blue)
+        spread[name] = float(out.max() - out.min())  # 0 for a perfect grey
+    assert spread["tone"] < 0.5 * spread["lut"]
+    assert spread["lut"] > 1.2  # the unseen blue kept most of its colour under the LUT

@@ -1,10 +1,13 @@
 """`lite`: the default CPU generator, a learned colour LUT plus a light texture residual.
 
 Design (see docs/benchmarks.md for the measurements behind it):
-* output = LUT(photo) + residual(photo). Both start at (almost) the identity, so a
-  fresh generator returns the photo and training only has to learn the change.
-* the 3D LUT carries colour and tone: global, resolution independent, ~15 k numbers,
-  learns in a few hundred steps.
+* output = LUT(tone(photo)) + residual(photo). All parts start at (almost) the identity,
+  so a fresh generator returns the photo and training only has to learn the change.
+* colour and tone are global and resolution independent, in two stages: ``tone``, a
+  3x3 colour matrix, an offset and per-channel curves (36 numbers), learns the broad change
+  from every pixel, so colours that training crops rarely show (a blue sky in a set of
+  portraits) still follow it; the 17^3 LUT then refines what a low-dimensional map
+  cannot express. Both learn in a few hundred steps.
 * the residual is a small encoder/decoder (1/4-resolution core) for strokes, edges and
   local smoothing. It has no normalisation layers, so a tile of an image is processed
   exactly as it would be inside the whole image (only the receptive field matters).
@@ -44,6 +47,31 @@ class ColorLUT(nn.Module):
         return out.squeeze(2)  # [B, 3, H, W]
 
 
+class GlobalTone(nn.Module):
+    """A global colour map with few degrees of freedom: y = curves(M x + b).
+
+    ``M`` (3x3) and ``b`` start at the identity and zero; each channel's curve is the
+    identity plus ``knots`` hinge functions (relu(y - t_k), t_k evenly spaced in [-1, 1])
+    whose weights start at zero. Every pixel of every crop updates every parameter, which
+    is what lets rare colours follow the common ones.
+    """
+
+    def __init__(self, knots: int = 8) -> None:
+        super().__init__()
+        self.matrix = nn.Parameter(torch.eye(3))
+        self.bias = nn.Parameter(torch.zeros(3))
+        self.curve = nn.Parameter(torch.zeros(3, knots))
+        self.register_buffer("thresholds", torch.linspace(-1, 1, knots + 1)[:-1], persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv2d(x, self.matrix.to(x.dtype).view(3, 3, 1, 1), self.bias.to(x.dtype))
+        # hinges: [B, 3, K, H, W] would be large at full resolution; sum them one at a time
+        out = y
+        for k in range(self.curve.shape[1]):
+            out = out + self.curve[:, k].to(x.dtype).view(1, 3, 1, 1) * F.relu(y - self.thresholds[k])
+        return out
+
+
 class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
@@ -56,13 +84,15 @@ class _ResBlock(nn.Module):
 
 @register("generator", "lite")
 class LiteGenerator(nn.Module):
-    """Args: ``ngf`` base width, ``n_blocks`` residual blocks at 1/4 resolution, ``lut_size``."""
+    """Args: ``ngf`` base width, ``n_blocks`` residual blocks at 1/4 resolution, ``lut_size``,
+    ``tone_knots`` (curve knots of the global tone stage; 0 leaves that stage out)."""
 
-    def __init__(self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17) -> None:
+    def __init__(self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8) -> None:
         super().__init__()
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
         pad = {"padding": 1}
+        self.tone = GlobalTone(tone_knots) if tone_knots > 0 else None
         self.lut = ColorLUT(lut_size)
         self.e1 = nn.Conv2d(3, ngf, 3, **pad)
         self.e2 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, **pad)
@@ -99,7 +129,8 @@ class LiteGenerator(nn.Module):
         u = F.relu(self.d2(u + f2))
         u = F.interpolate(self.r2(u), scale_factor=2.0, mode="bilinear", align_corners=False)
         u = F.relu(self.d1(u + f1))
-        return self.lut(x) + self.out(u)[..., :h, :w]
+        colour = self.lut(self.tone(x) if self.tone is not None else x)
+        return colour + self.out(u)[..., :h, :w]
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Encoder features used by PatchNCE (CUT): input, three encoder levels, first block."""

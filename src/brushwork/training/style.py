@@ -151,10 +151,10 @@ def train_style_run(
         g_b = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
         d_b = nets.channels_last(_discriminator(r).to(dev))
         nets_.update({"G_B": g_b, "D_B": d_b})
-    # the colour LUT (lite) may learn faster than the convolutions: Adam moves each
-    # parameter by about lr per step, and a colour grade needs LUT entries to move far
+    # the global colour stages (lite: tone + LUT) may learn faster than the convolutions:
+    # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
     g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
-    lut_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith("lut.")]
+    lut_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone."))]
     lut_ids = {id(p) for p in lut_params}
     other = [p for n in g_nets for p in n.parameters() if id(p) not in lut_ids]
     g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
