@@ -18,8 +18,16 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     return parts
 
 
-def diff_augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
-    """x: [B, C, H, W] in [-1, 1]. Uses the global torch RNG (saved in checkpoints)."""
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...], pad: str = "replicate") -> torch.Tensor:
+    """x: [B, C, H, W] in [-1, 1]. Uses the global torch RNG (saved in checkpoints).
+
+    ``pad``: how translation fills the uncovered strip, "replicate" (style training: crops
+    of a larger image, whose edges are not special) or "zeros" (whole generated images, as
+    in DiffAugment: replicating a generated image's border column 1/8 of the width made
+    the discriminator weigh the generator's border 8x and the samples grew a frame).
+    """
+    if pad not in ("replicate", "zeros"):
+        raise ValueError(f"pad must be 'replicate' or 'zeros', got {pad!r}")
     b = x.shape[0]
     if "color" in policy:
         dev, dt = x.device, x.dtype
@@ -33,7 +41,7 @@ def diff_augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
         sh, sw = max(1, h // 8), max(1, w // 8)
         ty = torch.randint(-sh, sh + 1, (b,)).tolist()
         tx = torch.randint(-sw, sw + 1, (b,)).tolist()
-        padded = F.pad(x, (sw, sw, sh, sh), mode="replicate")
+        padded = F.pad(x, (sw, sw, sh, sh), mode="replicate") if pad == "replicate" else F.pad(x, (sw, sw, sh, sh))
         x = torch.stack([padded[i, :, sh + ty[i] : sh + ty[i] + h, sw + tx[i] : sw + tx[i] + w] for i in range(b)])
     if "cutout" in policy:
         h, w = x.shape[-2:]

@@ -134,7 +134,7 @@ def train_gan_run(
     fixed_z = sample_noise(32, r.z_dim, seed + 7).to(dev)
 
     def aug(x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, policy) if policy else x
+        return diff_augment(x, policy, pad="zeros") if policy else x
 
     def dd(x: torch.Tensor) -> list[torch.Tensor]:
         return [d(aug(x))]  # the shared losses take a list of outputs
