@@ -59,3 +59,16 @@ def test_style_round_trip_bit_identical(tmp_path: Path) -> None:
     (path / "style.json").write_text('{"format": "brushwork-style", "format_version": 99}')
     with pytest.raises(BrushworkError, match="newer than this brushwork"):
         load_style(path)
+
+
+def test_styles_from_before_a_new_default_still_load(tmp_path: Path) -> None:
+    # a lite style saved before the tone stage existed: kwargs without tone_knots, no tone weights
+    old = nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, tone_knots=0)
+    path = save_style(tmp_path / "old", "lite", {"ngf": 4, "n_blocks": 1, "lut_size": 5}, old.state_dict(), {}, None)
+    g, _ = load_style(path)
+    assert g.tone is None
+    # new styles record every constructor argument, defaults included
+    kw = nets.full_kwargs("generator", "lite", ngf=4)
+    assert kw["ngf"] == 4 and kw["tone_knots"] == 8 and kw["lut_size"] == 17
+    with pytest.raises(ValueError, match="unknown generator"):
+        nets.full_kwargs("generator", "nope")

@@ -92,12 +92,18 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
     meta = read_meta(p)
     g = meta["generator"]
     try:
-        net = nets.create(g.get("kind", "generator"), g["name"], **g.get("kwargs", {}))
+        state = load_file(str(p / WEIGHTS))
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
+    kwargs = dict(g.get("kwargs", {}))
+    if g["name"] == "lite" and "tone_knots" not in kwargs and "tone.matrix" not in state:
+        kwargs["tone_knots"] = 0  # a style saved before lite had its tone stage
+    try:
+        net = nets.create(g.get("kind", "generator"), g["name"], **kwargs)
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:
-        state = load_file(str(p / WEIGHTS))
         net.load_state_dict(state)
-    except (OSError, RuntimeError, ValueError, SafetensorError) as exc:
+    except RuntimeError as exc:
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
     return net.eval().requires_grad_(False), meta

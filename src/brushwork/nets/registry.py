@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,14 +28,26 @@ def register(kind: str, name: str) -> Callable[[T], T]:
     return deco
 
 
-def create(kind: str, name: str, **kwargs: Any) -> nn.Module:
+def _lookup(kind: str, name: str) -> Callable[..., nn.Module]:
     try:
-        fn = _REGISTRY[kind][name]
+        return _REGISTRY[kind][name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY[kind])) or "none"
         raise ValueError(f"unknown {kind} {name!r} (known: {known})") from None
-    return fn(**kwargs)
+
+
+def create(kind: str, name: str, **kwargs: Any) -> nn.Module:
+    return _lookup(kind, name)(**kwargs)
 
 
 def names(kind: str) -> list[str]:
     return sorted(_REGISTRY[kind])
+
+
+def full_kwargs(kind: str, name: str, **kwargs: Any) -> dict[str, Any]:
+    """``kwargs`` plus every constructor default they leave out: what a style file records,
+    so a later change of a default does not change (or break) networks saved before it."""
+    sig = inspect.signature(_lookup(kind, name))
+    out = {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+    out.update(kwargs)
+    return out

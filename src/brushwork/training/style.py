@@ -303,5 +303,6 @@ def train_style_run(
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
-    save_style(style_dir, r.generator, dict(r.generator_kwargs), g_final.state_dict(), summary, preview, replace=resume)
+    g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
+    save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
     return style_dir
