@@ -132,3 +132,18 @@ def test_tone_stage_carries_a_grade_to_colours_training_never_showed() -> None:
         spread[name] = float(out.max() - out.min())  # 0 for a perfect grey
     assert spread["tone"] < 0.5 * spread["lut"]
     assert spread["lut"] > 1.2  # the unseen blue kept most of its colour under the LUT
+
+
+def test_tone_table_lookup_equals_the_hinge_definition() -> None:
+    from brushwork.nets.lite import GlobalTone
+
+    torch.manual_seed(0)
+    t = GlobalTone()
+    with torch.no_grad():
+        t.curve.normal_(0, 0.3)
+        t.matrix.add_(torch.randn(3, 3) * 0.2)
+        t.bias.normal_(0, 0.1)
+    x = (torch.rand(2, 3, 37, 41) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    y = torch.nn.functional.conv2d(x, t.matrix.view(3, 3, 1, 1), t.bias)
+    want = t.curves_at(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    assert (t(x) - want).abs().max() < 1e-5
