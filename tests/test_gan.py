@@ -97,6 +97,10 @@ def test_augment_layout_manifest_and_source_protection(tmp_path: Path) -> None:
     assert all(r["synthetic"] and r["model"] and "seed" in r for r in rows)
     assert all((out / r["file"]).exists() for r in rows)
     assert sorted(p.name for p in (data / "cats").iterdir()) == before
+    # the same dataset augmented again into a folder of the same name: new class generators
+    again = gan.augment(data, tmp_path / "other" / "aug", 1, steps=1, size=32, quiet=True, recipe=TINY)
+    models = {json.loads(line)["model"] for line in (again / "manifest.jsonl").read_text().splitlines()}
+    assert models.isdisjoint(r["model"] for r in rows) and len(models) == 2
 
 
 def test_metrics() -> None:

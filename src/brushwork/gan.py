@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,17 @@ def format_report(r: dict[str, Any]) -> str:
     )
 
 
+def _unused_name(base: str) -> str:
+    """``base`` made a valid library name, with -2, -3, ... added if a model or run has it:
+    augmenting twice never collides with (or overwrites) an earlier run's class generators."""
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base)[:56]
+    name, n = base, 1
+    while (gans_dir() / name).exists() or (runs_dir() / f"gan-{name}").exists():
+        n += 1
+        name = f"{base}-{n}"
+    return check_name(name)
+
+
 def augment(
     dataset_dir: PathLike, out_dir: PathLike, per_class: int, mode: str = "generate", style: str | None = None,
     minutes: float | None = None, steps: int | None = None, size: int = 64, seed: int = 0, quiet: bool = False,
@@ -204,7 +216,7 @@ def augment(
     for cls in tqdm(classes, desc="augment", unit="class", disable=quiet):
         files = list_images(cls)
         if mode == "generate":
-            model = f"augment-{cls.name}-{seed}"
+            model = _unused_name(f"augment-{out.name}-{cls.name}-{seed}")
             path = train_gan(cls, name=model, size=size, minutes=minutes, steps=steps, seed=seed, quiet=True,
                              recipe=recipe, evaluate_after=False)  # fmt: skip
             for i, img in enumerate(generate(path, per_class, seed=seed)):

@@ -30,7 +30,7 @@ from .tiling import run_tiled, shared_norm_stats
 ImageLike = Image.Image | np.ndarray | torch.Tensor
 DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of activations per tile pass
 # approximate peak activation bytes per pixel (float32), measured with tracemalloc-like runs
-_BYTES_PER_PIXEL = {"lite": 260, "resnet": 2600}
+_BYTES_PER_PIXEL = {"lite": 320, "resnet": 2600}
 
 
 def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:

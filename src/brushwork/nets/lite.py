@@ -80,8 +80,8 @@ class GlobalTone(nn.Module):
         y = F.conv2d(x, self.matrix.to(x.dtype).view(3, 3, 1, 1), self.bias.to(x.dtype))
         table = self.curves_at(self.points[:, None].expand(-1, 3)).T  # [3, P], exact on the grid
         table = table.to(x.dtype).reshape(1, 3, 1, 1, -1).expand(b, -1, -1, -1, -1).reshape(b * 3, 1, 1, -1)
-        gx = y.reshape(b * 3, h, w, 1) / 2  # [-2, 2] -> [-1, 1], the table's span
-        grid = torch.cat([gx, torch.zeros_like(gx)], -1)
+        # sample positions: x = y / 2 ([-2, 2] -> the table's [-1, 1]), y = 0; one allocation
+        grid = F.pad((y * 0.5).reshape(b * 3, h, w, 1), (0, 1))
         out = F.grid_sample(table, grid, mode="bilinear", padding_mode="border", align_corners=True)
         return out.reshape(b, 3, h, w)
 
