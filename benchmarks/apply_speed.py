@@ -14,6 +14,7 @@ Then, in a fresh process each, the peak resident memory of applying a style to a
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -129,8 +130,6 @@ if __name__ == "__main__":
         peak_child(sys.argv[2], sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
         with tempfile.TemporaryDirectory() as tmp:
-            import os
-
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
             peak_report(make_style(Path(tmp), "lite"))
     else:

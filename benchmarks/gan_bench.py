@@ -143,9 +143,8 @@ def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) 
         y = torch.arange(3).repeat_interleave(per_class_real)
         rows["real only"].append(fit_eval(x, y, test_x, test_y, seed))
         with tempfile.TemporaryDirectory() as tmp:
-            os.environ["BRUSHWORK_HOME"] = str(
-                Path(tmp) / "home"
-            )  # the class generators stay out of the user's library
+            # the class generators stay out of the user's library
+            os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
             data = Path(tmp) / "data"
             for c, imgs in enumerate(real):
                 for i, t in enumerate(imgs):

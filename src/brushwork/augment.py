@@ -41,7 +41,7 @@ def diff_augment(x: torch.Tensor, policy: tuple[str, ...], pad: str = "replicate
         sh, sw = max(1, h // 8), max(1, w // 8)
         ty = torch.randint(-sh, sh + 1, (b,)).tolist()
         tx = torch.randint(-sw, sw + 1, (b,)).tolist()
-        padded = F.pad(x, (sw, sw, sh, sh), mode="replicate") if pad == "replicate" else F.pad(x, (sw, sw, sh, sh))
+        padded = F.pad(x, (sw, sw, sh, sh), mode="replicate" if pad == "replicate" else "constant")
         x = torch.stack([padded[i, :, sh + ty[i] : sh + ty[i] + h, sw + tx[i] : sw + tx[i] + w] for i in range(b)])
     if "cutout" in policy:
         h, w = x.shape[-2:]

@@ -95,11 +95,10 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
         state = load_file(str(p / WEIGHTS))
     except (OSError, ValueError, SafetensorError) as exc:
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
-    kwargs = dict(g.get("kwargs", {}))
-    if g["name"] == "lite" and "tone_knots" not in kwargs and "tone.matrix" not in state:
-        kwargs["tone_knots"] = 0  # a style saved before lite had its tone stage
+    kind = g.get("kind", "generator")
     try:
-        net = nets.create(g.get("kind", "generator"), g["name"], **kwargs)
+        kwargs = nets.upgrade_kwargs(kind, g["name"], dict(g.get("kwargs", {})), set(state))
+        net = nets.create(kind, g["name"], **kwargs)
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:

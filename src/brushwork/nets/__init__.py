@@ -3,7 +3,7 @@
 from torch import nn
 
 from . import dcgan, lite, patchgan, resnet  # noqa: F401  (registers the families)
-from .registry import create, full_kwargs, names, register
+from .registry import create, full_kwargs, names, register, upgrade_kwargs
 
 
 def channels_last(module: nn.Module) -> nn.Module:
@@ -16,4 +16,4 @@ def channels_last(module: nn.Module) -> nn.Module:
     return module
 
 
-__all__ = ["channels_last", "create", "full_kwargs", "names", "register"]
+__all__ = ["channels_last", "create", "full_kwargs", "names", "register", "upgrade_kwargs"]

@@ -15,6 +15,8 @@ Design (see docs/benchmarks.md for the measurements behind it):
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -128,6 +130,13 @@ class LiteGenerator(nn.Module):
         f2 = F.relu(self.e2(f1))  # [B, 2ngf, H/2, W/2]
         f3 = F.relu(self.e3(f2))  # [B, 4ngf, H/4, W/4]
         return [f1, f2, f3]
+
+    @staticmethod
+    def upgrade_kwargs(kwargs: dict[str, Any], state_keys: set[str]) -> dict[str, Any]:
+        """Styles saved before the tone stage existed: no ``tone_knots`` and no tone weights."""
+        if "tone_knots" not in kwargs and "tone.matrix" not in state_keys:
+            return {**kwargs, "tone_knots": 0}
+        return kwargs
 
     align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid
 

@@ -44,6 +44,13 @@ def names(kind: str) -> list[str]:
     return sorted(_REGISTRY[kind])
 
 
+def upgrade_kwargs(kind: str, name: str, kwargs: dict[str, Any], state_keys: set[str]) -> dict[str, Any]:
+    """Constructor arguments for weights saved by an older version of a network: the
+    family's own ``upgrade_kwargs`` hook, if it has one, maps them; otherwise unchanged."""
+    hook = getattr(_lookup(kind, name), "upgrade_kwargs", None)
+    return hook(kwargs, state_keys) if hook is not None else kwargs
+
+
 def full_kwargs(kind: str, name: str, **kwargs: Any) -> dict[str, Any]:
     """``kwargs`` plus every constructor default they leave out: what a style file records,
     so a later change of a default does not change (or break) networks saved before it."""

@@ -154,12 +154,12 @@ def train_style_run(
     # the global colour stages (lite: tone + LUT) may learn faster than the convolutions:
     # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
     g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
-    lut_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone."))]
-    lut_ids = {id(p) for p in lut_params}
-    other = [p for n in g_nets for p in n.parameters() if id(p) not in lut_ids]
+    colour_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone."))]
+    colour_ids = {id(p) for p in colour_params}
+    other = [p for n in g_nets for p in n.parameters() if id(p) not in colour_ids]
     g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
-    if lut_params:
-        g_groups.append({"params": lut_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
+    if colour_params:
+        g_groups.append({"params": colour_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
     d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
     opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
     opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
