@@ -62,6 +62,18 @@ def test_lite_starts_near_identity() -> None:
     assert (g(x) - x).abs().max() < 0.05
 
 
+def test_lite_parts_sum_to_the_output() -> None:
+    g = nets.create("generator", "lite")
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.rand(2, 3, 37, 42) * 2 - 1
+    colour, residual = g.parts(x)
+    assert colour.shape == residual.shape == x.shape
+    assert torch.equal(colour + residual, g(x))
+    assert residual.abs().mean() > 0
+
+
 def test_lite_mac_bound() -> None:
     g = nets.create("generator", "lite")
     with FlopCounterMode(display=False) as fc:

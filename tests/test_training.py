@@ -24,7 +24,10 @@ def weights(style: Path) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize(
     ("method", "extra"),
-    [("cut", {"lambda_swd": 1.0, "diffaug": "color,translation,cutout"}), ("cyclegan", {"pool_size": 2})],
+    [
+        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "diffaug": "color,translation,cutout"}),
+        ("cyclegan", {"pool_size": 2}),
+    ],
 )
 def test_interrupted_then_resumed_equals_uninterrupted(
     photo_dir: Path, style_dir: Path, method: str, extra: dict
@@ -131,6 +134,10 @@ def test_recipe_adapts_to_small_sets() -> None:
         default_recipe(5, diffaug="colour,blur")
     with pytest.raises(BrushworkError, match="diffaug"):
         default_gan_recipe(5, diffaug="colour")
+    with pytest.raises(BrushworkError, match="lr_decay_start"):
+        default_recipe(5, lr_decay_start=1.5)
+    with pytest.raises(BrushworkError, match="idt_kind"):
+        default_recipe(5, idt_kind="l3")
 
 
 def test_time_budget_schedules_decay_to_end() -> None:
@@ -141,6 +148,8 @@ def test_time_budget_schedules_decay_to_end() -> None:
     assert b.lr_factor() == pytest.approx(0.5)
     b.elapsed = 60.0
     assert b.done() and b.lr_factor() == 0.0
+    b.elapsed = 15.0  # decay from the start: a quarter of the way, 3/4 of the rate is left
+    assert b.lr_factor(decay_start=0.0) == pytest.approx(0.75)
 
 
 def test_ema_warms_up() -> None:

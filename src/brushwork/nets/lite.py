@@ -141,6 +141,12 @@ class LiteGenerator(nn.Module):
     align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        colour, residual = self.parts(x)
+        return colour + residual
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The global colour map and the spatial residual, whose sum is the output (training
+        penalises the residual's size: change the photo's structure only where needed)."""
         h, w = x.shape[-2:]
         # pad to a multiple of 4 so every upsampling is exactly 2x (tiles then match the whole)
         # (always padded, even by 0, so an exported graph keeps dynamic height and width)
@@ -153,7 +159,7 @@ class LiteGenerator(nn.Module):
         u = F.interpolate(self.r2(u), scale_factor=2.0, mode="bilinear", align_corners=False)
         u = F.relu(self.d1(u + f1))
         colour = self.lut(self.tone(x) if self.tone is not None else x)
-        return colour + self.out(u)[..., :h, :w]
+        return colour, self.out(u)[..., :h, :w]
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Encoder features used by PatchNCE (CUT): input, three encoder levels, first block."""

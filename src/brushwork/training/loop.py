@@ -231,7 +231,7 @@ def run_loop(
     optimizers: list[torch.optim.Optimizer], emas: list[tuple[EMA, nn.Module]], save: Callable[[], None],
     sample: Callable[[int], None], sample_every: int, checkpoint_every: int,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
-    probe: Callable[[int, float], None] | None = None, probe_every: int = 0,
+    probe: Callable[[int, float], None] | None = None, probe_every: int = 0, decay_start: float = 0.5,
 ) -> tuple[dict[str, float], list[float]]:  # fmt: skip
     """The loop every trainer shares around its own ``step()`` (which returns named losses):
     learning-rate schedule, EMA, stats and progress, sample grids, checkpoints, probes and
@@ -242,7 +242,7 @@ def run_loop(
     try:
         while not budget.done():
             t0 = time.perf_counter()
-            set_lr(optimizers, budget.lr_factor())
+            set_lr(optimizers, budget.lr_factor(decay_start))
             stats = step()
             for ema, model in emas:
                 ema.update(model)
@@ -253,7 +253,7 @@ def run_loop(
             log = budget.step % 10 == 0 or budget.done()
             if log:
                 stats["time_per_step"] = sum(times[-10:]) / len(times[-10:])
-                stats["lr_factor"] = budget.lr_factor()
+                stats["lr_factor"] = budget.lr_factor(decay_start)
             progress.update(stats, log)
             if budget.step % sample_every == 0:
                 with torch.no_grad():

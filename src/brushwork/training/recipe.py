@@ -62,6 +62,7 @@ class StyleRecipe(RecipeBase):
     lr_d: float = 2e-4
     lr_lut_mult: float = 1.0  # learning rate of the global colour stages (lite: tone, LUT) = lr_g * this
     beta1: float = 0.5
+    lr_decay_start: float = 0.5  # fraction of the budget after which the learning rate decays linearly to 0
     ema_decay: float = 0.999
     d_ndf: int = 32
     d_layers: int = 3
@@ -73,8 +74,10 @@ class StyleRecipe(RecipeBase):
     nce_idt: bool = True
     num_patches: int = 256
     lambda_swd: float = 0.0
-    lambda_idt_pix: float = 0.0  # CUT/FastCUT: L1 between G(style image) and the style image
+    lambda_idt_pix: float = 0.0  # CUT/FastCUT: pixel loss between G(style image) and the style image
+    idt_kind: str = "l1"  # that loss: l1 or mse
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
+    lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0
@@ -101,6 +104,10 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"--size must be a multiple of 4 and at least 32, got {self.size}")
         if self.batch < 1 or self.style_batch < 1:
             raise BrushworkError("batch sizes must be at least 1")
+        if not 0 <= self.lr_decay_start <= 1:
+            raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
+        if self.idt_kind not in ("l1", "mse"):
+            raise BrushworkError(f"idt_kind must be l1 or mse, got {self.idt_kind!r}")
         self.check_diffaug()
 
 

@@ -239,7 +239,12 @@ def train_style_run(
                 # G on style images serves CUT's NCE identity and the pixel identity loss:
                 # a look's own images should be (nearly) fixed points of the look
                 use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
-                out = g(torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a)
+                src = torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a
+                if r.lambda_res > 0 and hasattr(g, "parts"):
+                    colour, residual = g.parts(src)
+                    out = colour + residual
+                else:
+                    out, residual = g(src), None
                 fake = out[: r.batch]
                 # discriminator step on detached fakes
                 loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
@@ -257,8 +262,13 @@ def train_style_run(
                     tv = g.lut.smoothness()
                     loss_g = loss_g + r.lambda_lut_tv * tv
                     stats["lut_tv"] = tv.item()
+                if residual is not None:
+                    res = residual[: r.batch].float().abs().mean()
+                    loss_g = loss_g + r.lambda_res * res
+                    stats["res"] = res.item()
                 if r.lambda_idt_pix > 0:
-                    idt = F.l1_loss(out[r.batch :].float(), real_b[: r.batch])
+                    pix = F.l1_loss if r.idt_kind == "l1" else F.mse_loss
+                    idt = pix(out[r.batch :].float(), real_b[: r.batch])
                     loss_g = loss_g + r.lambda_idt_pix * idt
                     stats["idt"] = idt.item()
                 if r.lambda_nce > 0:
@@ -287,7 +297,7 @@ def train_style_run(
     last, step_times = run_loop(
         budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet), step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
-        checkpoint_every=r.checkpoint_every, on_step=on_step,
+        checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
     )  # fmt: skip
 
     g_final = ema.model.float().cpu().eval()
