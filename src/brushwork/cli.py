@@ -76,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--max-memory", type=_positive_int, default=256, help="MB of activations per tile pass (default 256)"
     )
-    a.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    a.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        default="auto",
+        help="auto: bf16 on CPUs with native bf16 (AVX512-BF16/AMX), fp32 elsewhere, GPUs included",
+    )
     a.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files (never inputs)")
     a.add_argument("--quiet", action="store_true")
