@@ -1,4 +1,4 @@
-"""CUDA path check: fp32 against the reduced precisions for the lite and resnet generators.
+"""CUDA path check: fp32 against bf16 for the lite and resnet generators.
 
 Stands in trained weights with randomly perturbed ones (timing and precision error do not
 depend on what was learned), stylizes a 1024x1536 photo through the Stylizer (tiles, as a

@@ -13,7 +13,7 @@ from typing import Any, Self
 from .. import nets
 from ..augment import parse_policy
 from ..errors import BrushworkError
-from ..losses import LOSSES
+from ..losses import LOSSES, PIXEL_LOSSES
 
 METHODS = ("cut", "fastcut", "cyclegan")
 SMALL_SET = 50  # style sets below this many images count as "small"
@@ -106,8 +106,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError("batch sizes must be at least 1")
         if not 0 <= self.lr_decay_start <= 1:
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
-        if self.idt_kind not in ("l1", "mse"):
-            raise BrushworkError(f"idt_kind must be l1 or mse, got {self.idt_kind!r}")
+        if self.idt_kind not in PIXEL_LOSSES:
+            raise BrushworkError(f"idt_kind must be one of {', '.join(PIXEL_LOSSES)}, got {self.idt_kind!r}")
         self.check_diffaug()
 
 

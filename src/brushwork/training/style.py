@@ -24,7 +24,16 @@ from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
 from ..errors import BrushworkError
 from ..io import tensor_to_pil
-from ..losses import PatchSampleMLP, d_loss, g_loss, gradient_penalty, patch_nce_loss, patch_swd, r1_penalty
+from ..losses import (
+    PIXEL_LOSSES,
+    PatchSampleMLP,
+    d_loss,
+    g_loss,
+    gradient_penalty,
+    patch_nce_loss,
+    patch_swd,
+    r1_penalty,
+)
 from ..stylefile import save_style
 from .loop import (
     Budget,
@@ -267,8 +276,7 @@ def train_style_run(
                     loss_g = loss_g + r.lambda_res * res
                     stats["res"] = res.item()
                 if r.lambda_idt_pix > 0:
-                    pix = F.l1_loss if r.idt_kind == "l1" else F.mse_loss
-                    idt = pix(out[r.batch :].float(), real_b[: r.batch])
+                    idt = PIXEL_LOSSES[r.idt_kind](out[r.batch :].float(), real_b[: r.batch])
                     loss_g = loss_g + r.lambda_idt_pix * idt
                     stats["idt"] = idt.item()
                 if r.lambda_nce > 0:
