@@ -132,7 +132,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             content = ImageBank([tensor_to_pil(t) for t in a], 64)
             style_bank = ImageBank([tensor_to_pil(t) for t in style], 64)
-            r = default_recipe(len(style_bank), method=args.method, generator=args.generator, **overrides)
+            r = default_recipe(
+                len(style_bank), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides
+            )
             t0 = time.perf_counter()
             path = train_style_run(
                 content=content, style=style_bank, pairs=pairs, recipe=r, run_dir=Path(tmp) / "run",

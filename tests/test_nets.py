@@ -159,3 +159,40 @@ def test_tone_table_lookup_equals_the_hinge_definition() -> None:
     y = torch.nn.functional.conv2d(x, t.matrix.view(3, 3, 1, 1), t.bias)
     want = t.curves_at(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
     assert (t(x) - want).abs().max() < 1e-5
+
+
+def test_lite_structure_stage_starts_at_identity_and_learns_every_number() -> None:
+    torch.manual_seed(0)
+    g = nets.create("generator", "lite", ngf=8, n_blocks=1, lut_size=5, structure=True)
+    x = torch.rand(2, 3, 37, 53) * 2 - 1
+    assert (g(x) - x).abs().max() < 0.05
+    with torch.no_grad():  # away from zero, every global number of the stage has a gradient
+        g.structure.mix.fill_(0.3)
+        g.structure.ink.fill_(0.2)
+    g(x).square().mean().backward()
+    for pname, p in g.structure.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches structure.{pname}"
+
+
+def test_lite_structure_smooths_flat_regions_and_inks_edges() -> None:
+    s = nets.create("generator", "lite", structure=True).structure
+    with torch.no_grad():
+        s.mix.fill_(1 / 3)
+        s.ink.copy_(torch.tensor([0.0, 1.0]))
+        noise = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 0.02
+        step = torch.full((1, 3, 64, 64), -0.6)
+        step[..., 32:] = 0.6  # a hard vertical edge
+        smooth, mask = s(step + noise)
+    # fine noise is flattened on either side; the edge survives and is inked, flat areas are not
+    assert smooth[..., 8:24, 4:24].std() < 0.5 * noise[..., 8:24, 4:24].std()
+    assert (smooth[..., 32:] - smooth[..., :32].mean()).mean() > 1.0
+    assert mask[..., 31:33].mean() > 0.9 and mask[..., :, 4:24].max() < 0.1
+
+
+def test_styles_saved_before_a_stage_existed_load_without_it() -> None:
+    old = nets.upgrade_kwargs("generator", "lite", {"ngf": 16}, {"e1.weight", "lut.lut"})
+    assert old == {"ngf": 16, "tone_knots": 0, "structure": False}
+    g = nets.create(
+        "generator", "lite", **nets.upgrade_kwargs("generator", "lite", {}, {"structure.mix", "tone.matrix"})
+    )
+    assert g.structure is not None and g.tone is not None

@@ -122,6 +122,15 @@ def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
         Budget(steps=3, minutes=1.0)
 
 
+def test_recipe_turns_the_structure_stage_on_with_pairs() -> None:
+    assert not default_recipe(12).generator_kwargs.get("structure")
+    assert default_recipe(12, n_pairs=5).generator_kwargs == {"structure": True}
+    # the user's generator arguments are merged into the recipe's, and can turn it off
+    assert default_recipe(12, n_pairs=5, generator_kwargs={"ngf": 8}).generator_kwargs == {"structure": True, "ngf": 8}
+    assert default_recipe(12, n_pairs=5, generator_kwargs={"structure": False}).generator_kwargs == {"structure": False}
+    assert default_recipe(12, n_pairs=5, generator="resnet").generator_kwargs == {}
+
+
 def test_recipe_adapts_to_small_sets() -> None:
     small, big = default_recipe(5), default_recipe(500)
     assert small.diffaug and not big.diffaug

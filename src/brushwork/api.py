@@ -86,8 +86,9 @@ def train_style(
         r = StyleRecipe.from_json(saved["recipe"])
     else:
         r = default_recipe(
-            len(style), method=method, generator=generator, **{"loss": loss, "size": size, **(recipe or {})}
-        )
+            len(style), method=method, generator=generator, n_pairs=0 if pairs is None else len(pairs.before),
+            **{"loss": loss, "size": size, **(recipe or {})},
+        )  # fmt: skip
     r.validate()
     for msg in failures:
         (warn or warn_user)(f"skipped {msg}")

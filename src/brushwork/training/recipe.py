@@ -111,8 +111,11 @@ class StyleRecipe(RecipeBase):
         self.check_diffaug()
 
 
-def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", **overrides: Any) -> StyleRecipe:
-    """The recipe for a style set of ``n_style`` images; ``overrides`` win."""
+def default_recipe(
+    n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0, **overrides: Any
+) -> StyleRecipe:
+    """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs;
+    ``overrides`` win (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
     if generator == "lite":
         # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss
@@ -123,11 +126,18 @@ def default_recipe(n_style: int, method: str = "cut", generator: str = "lite", *
         r.lr_lut_mult = 10.0
         r.lambda_idt_pix = 2.0
         r.lambda_lut_tv = 10.0
+        if n_pairs > 0:
+            # before/after pairs pin down the few global numbers of the structure stage
+            # (smoothing, ink lines) in a few hundred steps; unpaired signals alone drove
+            # them the wrong way (sharpening), so the stage is only on with pairs
+            r.generator_kwargs = {"structure": True}
     else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
     if n_style < SMALL_SET:
         r.diffaug = "translation,cutout"
         r.style_batch = 2 * r.batch
+    overrides = dict(overrides)
+    r.generator_kwargs = {**r.generator_kwargs, **overrides.pop("generator_kwargs", {})}
     r.apply_overrides(overrides)
     r.validate()
     return r

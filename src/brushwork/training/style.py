@@ -160,10 +160,12 @@ def train_style_run(
         g_b = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
         d_b = nets.channels_last(_discriminator(r).to(dev))
         nets_.update({"G_B": g_b, "D_B": d_b})
-    # the global colour stages (lite: tone + LUT) may learn faster than the convolutions:
+    # the global stages (lite: tone, LUT, structure) may learn faster than the convolutions:
     # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
     g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
-    colour_params = [p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone."))]
+    colour_params = [
+        p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone.", "structure."))
+    ]
     colour_ids = {id(p) for p in colour_params}
     other = [p for n in g_nets for p in n.parameters() if id(p) not in colour_ids]
     g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
