@@ -32,10 +32,11 @@ from brushwork.stylefile import save_style
 SIZES = (256, 512, 1024, 4096)
 
 
-def make_style(root: Path, family: str) -> Path:
+def make_style(root: Path, family: str, **kwargs: bool) -> Path:
     torch.manual_seed(0)
-    g = nets.create("generator", family)
-    return save_style(root / family, family, {}, g.state_dict(), {"note": "speed benchmark weights"}, None)
+    g = nets.create("generator", family, **kwargs)
+    folder = root / (family + "".join(f"_{k}" for k in kwargs))
+    return save_style(folder, family, kwargs, g.state_dict(), {"note": "speed benchmark weights"}, None)
 
 
 def time_apply(st: Stylizer, size: int, reps: int) -> float:
@@ -77,9 +78,13 @@ def main() -> None:
 
         os.environ["BRUSHWORK_HOME"] = str(root / "home")
         lite, resnet = make_style(root, "lite"), make_style(root, "resnet")
+        # the structure stage: on in styles learned from before/after pairs
+        lite_s = make_style(root, "lite", structure=True)
         configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
+        configs += [("lite+structure fp32", lite_s, "fp32", "torch")]
         if bf16:
             configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
+            configs.append(("lite+structure bf16", lite_s, "bf16", "torch"))
         refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
         print(
             f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
@@ -102,12 +107,15 @@ def main() -> None:
             cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in SIZES)
             print(f"{name:22s}{cells}   {ref / row[1024]:8.1f}")
         print("(* resnet at 4096 is the 1024 time x 16, an estimate)")
-        peak_report(lite)
+        peak_report(lite, lite_s)
 
 
-def peak_report(lite: Path) -> None:
-    for name, prec in [("lite auto", "auto"), ("lite fp32", "fp32")]:
-        cmd = [sys.executable, __file__, "--peak", str(lite), prec]
+def peak_report(lite: Path, lite_s: Path) -> None:
+    for name, style, prec in [
+        ("lite auto", lite, "auto"), ("lite fp32", lite, "fp32"),
+        ("lite+structure auto", lite_s, "auto"), ("lite+structure fp32", lite_s, "fp32"),
+    ]:  # fmt: skip
+        cmd = [sys.executable, __file__, "--peak", str(style), prec]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         print(
             f"6000x4000 photo, {name}: peak resident memory {r['peak_mb']:.0f} MB "
@@ -131,6 +139,6 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
-            peak_report(make_style(Path(tmp), "lite"))
+            peak_report(make_style(Path(tmp), "lite"), make_style(Path(tmp), "lite", structure=True))
     else:
         main()

@@ -13,14 +13,18 @@ from brushwork.export import export_generator
 from brushwork.stylefile import save_style
 
 
-@pytest.fixture
-def style(brushwork_home: Path) -> Path:
+@pytest.fixture(params=[False, True], ids=["lite", "lite+structure"])
+def style(brushwork_home: Path, request: pytest.FixtureRequest) -> Path:
     torch.manual_seed(0)
-    g = nets.create("generator", "lite")
+    kw = {"structure": request.param}
+    g = nets.create("generator", "lite", **kw)
     with torch.no_grad():
         for p in g.parameters():
             p.add_(torch.randn_like(p) * 0.02)
-    return save_style(library.styles_dir() / "s", "lite", {}, g.state_dict(), {}, None)
+        if g.structure is not None:
+            g.structure.mix.fill_(0.4)
+            g.structure.ink.fill_(0.3)
+    return save_style(library.styles_dir() / "s", "lite", kw, g.state_dict(), {}, None)
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
