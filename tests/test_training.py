@@ -125,6 +125,8 @@ def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
 def test_recipe_turns_the_structure_stage_on_with_pairs() -> None:
     assert not default_recipe(12).generator_kwargs.get("structure")
     assert default_recipe(12, n_pairs=5).generator_kwargs == {"structure": True}
+    assert default_recipe(12, n_pairs=5).lambda_pair > default_recipe(12).lambda_pair
+    assert default_recipe(12, n_pairs=5, lambda_pair=10.0).lambda_pair == 10.0
     # the user's generator arguments are merged into the recipe's, and can turn it off
     assert default_recipe(12, n_pairs=5, generator_kwargs={"ngf": 8}).generator_kwargs == {"structure": True, "ngf": 8}
     assert default_recipe(12, n_pairs=5, generator_kwargs={"structure": False}).generator_kwargs == {"structure": False}

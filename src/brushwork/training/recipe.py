@@ -131,6 +131,10 @@ def default_recipe(
             # (smoothing, ink lines) in a few hundred steps; unpaired signals alone drove
             # them the wrong way (sharpening), so the stage is only on with pairs
             r.generator_kwargs = {"structure": True}
+            # the pairs are the most direct signal there is: weighted 30 rather than 10
+            # against the unpaired losses, every look of the 400-step benchmark gained
+            # 0.7-3.5 dB (docs/benchmarks.md)
+            r.lambda_pair = 30.0
     else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
     if n_style < SMALL_SET:
