@@ -29,9 +29,9 @@ from .tiling import run_tiled, shared_norm_stats
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
 DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of activations per tile pass
-# approximate peak activation bytes per pixel (float32), measured with tracemalloc-like runs
-# (lite's structure stage adds full-resolution guide, coefficient and edge planes)
-_BYTES_PER_PIXEL = {"lite": 320, "lite+structure": 400, "resnet": 2600}
+# peak activation bytes per pixel for a generator that does not say (generators declare
+# ``bytes_per_pixel``, measured with tracemalloc-like runs); resnet's figure, the safe side
+_DEFAULT_BYTES_PER_PIXEL = 2600
 
 
 def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
@@ -110,12 +110,8 @@ class Stylizer:
 
     def budget_pixels(self) -> float:
         """How many pixels one forward pass may hold within ``max_memory``."""
-        g = self.meta.get("generator", {})
-        family = g.get("name", "lite")
-        if g.get("kwargs", {}).get("structure"):
-            family += "+structure"
         # the same for bf16: autocast keeps bf16 copies beside float32 inputs and outputs
-        bpp = _BYTES_PER_PIXEL.get(family, 2600)
+        bpp = int(getattr(self.generator, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL))
         return self.max_memory / bpp
 
     def tile_size(self, h: int, w: int) -> int | None:

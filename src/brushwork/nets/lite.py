@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..color import luminance
 from .registry import register
 
 
@@ -121,20 +122,16 @@ class Structure(nn.Module):
         self.edge_at = nn.Parameter(torch.tensor(0.15))  # Sobel magnitude at the line's half strength
         self.log_sharp = nn.Parameter(torch.tensor(math.log(20.0)))
 
-    @staticmethod
-    def _lum(x: torch.Tensor) -> torch.Tensor:
-        return 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
-
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         """x + sum_i mix_i (guided_filter_i(x) - x), with the guided filters' coefficients
         computed at half resolution and upsampled (He and Sun's fast guided filter: a
         quarter of the cost, the edges still taken from the full-resolution guide)."""
         h, w = x.shape[-2:]
-        g = self._lum(x)
+        g = luminance(x)
         lo = F.avg_pool2d(F.pad(torch.cat([g, x], 1), (0, w % 2, 0, h % 2), mode="replicate"), 2)
         gl, xl = lo[:, :1], lo[:, 1:]
         stats = torch.cat([gl, xl, gl * xl, gl * gl], 1)
-        coeff = torch.zeros_like(torch.cat([xl, xl], 1))  # sum_i mix_i (a_i, b_i), low resolution
+        coeff = xl.new_zeros(xl.shape[0], 6, *xl.shape[-2:])  # sum_i mix_i (a_i, b_i), low resolution
         for i, r in enumerate(self.radii):
             m = _box(stats, max(1, r // 2))
             mg, mx, mgx, mgg = m[:, :1], m[:, 1:4], m[:, 4:7], m[:, 7:]
@@ -145,7 +142,7 @@ class Structure(nn.Module):
 
     def lines(self, x: torch.Tensor) -> torch.Tensor:
         """Line mask [B, 1, H, W] (0: none) from the luminance edges of x."""
-        lum = F.pad(self._lum(x), (1, 1, 1, 1), mode="replicate")
+        lum = F.pad(luminance(x), (1, 1, 1, 1), mode="replicate")
         gx = (lum[..., 2:, 2:] + 2 * lum[..., 1:-1, 2:] + lum[..., :-2, 2:]) - (
             lum[..., 2:, :-2] + 2 * lum[..., 1:-1, :-2] + lum[..., :-2, :-2]
         )
@@ -225,6 +222,13 @@ class LiteGenerator(nn.Module):
         return kwargs
 
     align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """Approximate peak activation bytes per pixel of a forward pass (float32; the tile
+        planner's budget): the structure stage adds full-resolution guide, coefficient and
+        edge planes."""
+        return 320 if self.structure is None else 400
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         colour, residual = self.parts(x)

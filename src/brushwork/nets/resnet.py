@@ -24,6 +24,8 @@ class _ResBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """c7s1-64, d128, d256, 9 x R256, u128, u64, c7s1-3 with tanh (Zhu et al. 2017)."""
 
+    bytes_per_pixel = 2600  # approximate peak activation bytes per pixel (float32), for the tile planner
+
     def __init__(self, ngf: int = 64, n_blocks: int = 9) -> None:
         super().__init__()
         layers: list[nn.Module] = [

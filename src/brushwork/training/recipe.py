@@ -60,7 +60,7 @@ class StyleRecipe(RecipeBase):
     style_batch: int = 1  # style crops per step (more for small style sets)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    lr_lut_mult: float = 1.0  # learning rate of the global colour stages (lite: tone, LUT) = lr_g * this
+    lr_lut_mult: float = 1.0  # learning rate of the global stages (lite: tone, LUT, structure) = lr_g * this
     beta1: float = 0.5
     lr_decay_start: float = 0.5  # fraction of the budget after which the learning rate decays linearly to 0
     ema_decay: float = 0.999

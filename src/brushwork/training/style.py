@@ -163,14 +163,14 @@ def train_style_run(
     # the global stages (lite: tone, LUT, structure) may learn faster than the convolutions:
     # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
     g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
-    colour_params = [
+    global_params = [
         p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone.", "structure."))
     ]
-    colour_ids = {id(p) for p in colour_params}
-    other = [p for n in g_nets for p in n.parameters() if id(p) not in colour_ids]
+    global_ids = {id(p) for p in global_params}
+    other = [p for n in g_nets for p in n.parameters() if id(p) not in global_ids]
     g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
-    if colour_params:
-        g_groups.append({"params": colour_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
+    if global_params:
+        g_groups.append({"params": global_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
     d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
     opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
     opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
