@@ -7,24 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import trained_like_lite
 
-from brushwork import Stylizer, library, nets
+from brushwork import Stylizer, library
 from brushwork.export import export_generator
 from brushwork.stylefile import save_style
 
 
 @pytest.fixture(params=[False, True], ids=["lite", "lite+structure"])
 def style(brushwork_home: Path, request: pytest.FixtureRequest) -> Path:
-    torch.manual_seed(0)
-    kw = {"structure": request.param}
-    g = nets.create("generator", "lite", **kw)
-    with torch.no_grad():
-        for p in g.parameters():
-            p.add_(torch.randn_like(p) * 0.02)
-        if g.structure is not None:
-            g.structure.mix.fill_(0.4)
-            g.structure.ink.fill_(0.3)
-    return save_style(library.styles_dir() / "s", "lite", kw, g.state_dict(), {}, None)
+    g = trained_like_lite(structure=request.param)
+    return save_style(library.styles_dir() / "s", "lite", {"structure": request.param}, g.state_dict(), {}, None)
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
