@@ -1,5 +1,7 @@
 """Apply speed and memory: the default `lite` style versus the CycleGAN-class `resnet`.
 
+`lite` is measured as the recipe builds it: unpaired (the default: with the smoothing
+stage), from before/after pairs (smoothing and ink lines) and without the structure stage.
 In one run: times one image at 256, 512, 1024 and 4096 px square for lite (fp32, bf16
 where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up to 1024:
 at 4096 it would take minutes per image; its 4096 figure is the 1024 time x 16, marked
@@ -28,6 +30,7 @@ import torch
 from brushwork import Stylizer, nets
 from brushwork.device import cpu_has_native_bf16
 from brushwork.stylefile import save_style
+from brushwork.training.recipe import default_recipe
 
 SIZES = (256, 512, 1024, 4096)
 
@@ -35,7 +38,7 @@ SIZES = (256, 512, 1024, 4096)
 def make_style(root: Path, family: str, **kwargs: bool) -> Path:
     torch.manual_seed(0)
     g = nets.create("generator", family, **kwargs)
-    folder = root / (family + "".join(f"_{k}" for k in kwargs))
+    folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()))
     return save_style(folder, family, kwargs, g.state_dict(), {"note": "speed benchmark weights"}, None)
 
 
@@ -77,14 +80,13 @@ def main() -> None:
         import os
 
         os.environ["BRUSHWORK_HOME"] = str(root / "home")
-        lite, resnet = make_style(root, "lite"), make_style(root, "resnet")
-        # the structure stage: on in styles learned from before/after pairs
-        lite_s = make_style(root, "lite", structure=True)
+        lite, lite_s, resnet = default_lite(root), pairs_lite(root), make_style(root, "resnet")
+        bare = make_style(root, "lite", structure=False)
         configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
-        configs += [("lite+structure fp32", lite_s, "fp32", "torch")]
+        configs += [("lite+lines fp32", lite_s, "fp32", "torch"), ("lite, no structure fp32", bare, "fp32", "torch")]
         if bf16:
             configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
-            configs.append(("lite+structure bf16", lite_s, "bf16", "torch"))
+            configs.insert(4, ("lite+lines bf16", lite_s, "bf16", "torch"))
         refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
         print(
             f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
@@ -110,10 +112,20 @@ def main() -> None:
         peak_report(lite, lite_s)
 
 
+def default_lite(root: Path) -> Path:
+    """lite as the recipe builds it for an unpaired style set (the default)."""
+    return make_style(root, "lite", **default_recipe(12).generator_kwargs)
+
+
+def pairs_lite(root: Path) -> Path:
+    """lite as the recipe builds it with before/after pairs (smoothing and ink lines)."""
+    return make_style(root, "lite", **default_recipe(12, n_pairs=5).generator_kwargs)
+
+
 def peak_report(lite: Path, lite_s: Path) -> None:
     for name, style, prec in [
         ("lite auto", lite, "auto"), ("lite fp32", lite, "fp32"),
-        ("lite+structure auto", lite_s, "auto"), ("lite+structure fp32", lite_s, "fp32"),
+        ("lite+lines auto", lite_s, "auto"), ("lite+lines fp32", lite_s, "fp32"),
     ]:  # fmt: skip
         cmd = [sys.executable, __file__, "--peak", str(style), prec]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
@@ -139,6 +151,6 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
-            peak_report(make_style(Path(tmp), "lite"), make_style(Path(tmp), "lite", structure=True))
+            peak_report(default_lite(Path(tmp)), pairs_lite(Path(tmp)))
     else:
         main()

@@ -48,15 +48,16 @@ def style_dir(tmp_path: Path) -> Path:
     return make_images(tmp_path / "style", 3, seed=2, tint=(60, 20, -40))
 
 
-def trained_like_lite(structure: bool = False) -> nn.Module:
+def trained_like_lite(structure: bool = False, lines: bool = True) -> nn.Module:
     """A `lite` generator with weights moved off their near-identity start (seed 0), its
     structure stage (if on) smoothing and drawing lines well away from the identity."""
     torch.manual_seed(0)
-    g = nets.create("generator", "lite", structure=structure)
+    g = nets.create("generator", "lite", structure=structure, lines=lines)
     with torch.no_grad():
         for p in g.parameters():
             p.add_(torch.randn_like(p) * 0.02)
         if g.structure is not None:
             g.structure.mix.fill_(0.4)
-            g.structure.ink.fill_(0.3)
+            if lines:
+                g.structure.ink.fill_(0.3)
     return g

@@ -14,10 +14,12 @@ from brushwork.export import export_generator
 from brushwork.stylefile import save_style
 
 
-@pytest.fixture(params=[False, True], ids=["lite", "lite+structure"])
+@pytest.fixture(params=[(False, True), (True, False), (True, True)], ids=["lite", "lite+smoothing", "lite+structure"])
 def style(brushwork_home: Path, request: pytest.FixtureRequest) -> Path:
-    g = trained_like_lite(structure=request.param)
-    return save_style(library.styles_dir() / "s", "lite", {"structure": request.param}, g.state_dict(), {}, None)
+    structure, lines = request.param
+    g = trained_like_lite(structure, lines)
+    kwargs = {"structure": structure, "lines": lines}
+    return save_style(library.styles_dir() / "s", "lite", kwargs, g.state_dict(), {}, None)
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])

@@ -8,6 +8,8 @@ import torch
 from brushwork.losses import (
     PatchSampleMLP,
     d_loss,
+    edge_statistics,
+    edge_statistics_loss,
     g_loss,
     gradient_penalty,
     patch_nce_loss,
@@ -118,3 +120,34 @@ def test_sliced_wasserstein_gradcheck() -> None:
 
     # sort + abs make SWD piecewise linear; random points have no ties, so gradcheck holds
     assert torch.autograd.gradcheck(f, (a,), eps=1e-7, atol=1e-5)
+
+
+def _stripes(a: float, size: int = 64) -> torch.Tensor:
+    """Grey vertical stripes a, a, -a, -a, ... (period 4), [1, 3, size, size]."""
+    col = torch.tensor([a, a, -a, -a]).repeat(size // 4)
+    return col.view(1, 1, 1, size).expand(1, 3, size, size).clone()
+
+
+def test_edge_statistics_known_value_and_tone_invariance() -> None:
+    # central differences across period-4 stripes are +-2a everywhere inside; the luminance
+    # is normalised by its spread (about a) + 0.05, so the median magnitude is 2a / (a + 0.05)
+    stats = edge_statistics(_stripes(0.5), scales=(1,))
+    assert stats.shape == (1, 49)
+    assert stats[0, 24].item() == pytest.approx(2 * 0.5 / (0.5 * (64 * 64 / (64 * 64 - 1)) ** 0.5 + 0.05), rel=1e-3)
+    # a constant image has no edges: every quantile is the magnitude floor
+    assert torch.allclose(edge_statistics(torch.full((1, 3, 16, 16), 0.3)), torch.full((3, 49), 1e-3))
+    # a change of tone (contrast and brightness) moves it little next to a blur
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    assert edge_statistics_loss(0.6 * x + 0.2, x).item() < 0.05 * edge_statistics_loss(blurred, x).item()
+
+
+def test_edge_statistics_loss_gradient_and_errors() -> None:
+    x = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    loss = edge_statistics_loss(x, torch.zeros(1, 3, 32, 32))
+    loss.backward()
+    assert loss.item() > 0 and x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="expected images"):
+        edge_statistics(torch.rand(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="too small"):
+        edge_statistics(torch.rand(1, 3, 8, 8))

@@ -196,3 +196,28 @@ def test_styles_saved_before_a_stage_existed_load_without_it() -> None:
         "generator", "lite", **nets.upgrade_kwargs("generator", "lite", {}, {"structure.mix", "tone.matrix"})
     )
     assert g.structure is not None and g.tone is not None
+    # styles saved with the stage before it could leave its lines out drew lines
+    assert nets.upgrade_kwargs("generator", "lite", {"structure": True}, {"structure.mix", "structure.ink"})["lines"]
+    assert nets.upgrade_kwargs("generator", "lite", {"structure": True, "lines": False}, set())["lines"] is False
+
+
+@pytest.mark.parametrize("toward", ["smoother", "sharper"])
+def test_edge_statistics_teach_the_smoothing_stage_its_direction(toward: str) -> None:
+    """Fitted to the edge statistics of a smoother (or noisier) image set, the stage's
+    smoothing weights move the right way: the unpaired signal the recipe relies on."""
+    from brushwork.losses import edge_statistics_loss
+
+    s = nets.create("generator", "lite", structure=True, lines=False).structure
+    assert not hasattr(s, "ink")
+    gen = torch.Generator().manual_seed(0)
+    base = torch.nn.functional.avg_pool2d(torch.rand(4, 3, 64, 64, generator=gen) * 2 - 1, 5, stride=1, padding=2)
+    content = base + 0.05 * torch.randn(base.shape, generator=gen)
+    noise = 0.1 * torch.randn(base.shape, generator=gen)
+    style = torch.nn.functional.avg_pool2d(base, 3, stride=1, padding=1) if toward == "smoother" else base + noise
+    opt = torch.optim.Adam(s.parameters(), lr=5e-3, betas=(0.5, 0.999))
+    for _ in range(40):
+        loss = edge_statistics_loss(s(content)[0], style)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert (s.mix.sum() > 0.1) if toward == "smoother" else (s.mix.sum() < -0.1)

@@ -32,9 +32,9 @@ def test_identity_tiling_is_exact(h: int, w: int, tile: int) -> None:
     assert torch.equal(run_tiled(lambda t: t, x, tile=tile, blend=8, context=4), x)
 
 
-@pytest.mark.parametrize("structure", [False, True])
-def test_tiled_lite_matches_whole_image(structure: bool) -> None:
-    g = trained_like_lite(structure).eval()
+@pytest.mark.parametrize(("structure", "lines"), [(False, True), (True, False), (True, True)])
+def test_tiled_lite_matches_whole_image(structure: bool, lines: bool) -> None:
+    g = trained_like_lite(structure, lines).eval()
     with torch.no_grad():
         x = torch.rand(1, 3, 150, 190) * 2 - 1
         whole = g(x)

@@ -122,8 +122,10 @@ def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
         Budget(steps=3, minutes=1.0)
 
 
-def test_recipe_turns_the_structure_stage_on_with_pairs() -> None:
-    assert not default_recipe(12).generator_kwargs.get("structure")
+def test_recipe_structure_stage_smooths_unpaired_and_draws_lines_with_pairs() -> None:
+    unpaired = default_recipe(12)
+    assert unpaired.generator_kwargs == {"structure": True, "lines": False} and unpaired.lambda_edges > 0
+    assert default_recipe(12, n_pairs=5).lambda_edges == 0
     assert default_recipe(12, n_pairs=5).generator_kwargs == {"structure": True}
     assert default_recipe(12, n_pairs=5).lambda_pair > default_recipe(12).lambda_pair
     assert default_recipe(12, n_pairs=5, lambda_pair=10.0).lambda_pair == 10.0

@@ -1,13 +1,16 @@
 """`lite`: the default CPU generator, a learned colour LUT plus a light texture residual.
 
 Design (see docs/benchmarks.md for the measurements behind it):
-* output = LUT(tone(photo)) + residual(photo). All parts start at (almost) the identity,
+* output = LUT(tone(smooth(photo))) + residual(photo). All parts start at (almost) the identity,
   so a fresh generator returns the photo and training only has to learn the change.
 * colour and tone are global and resolution independent, in two stages: ``tone``, a
   3x3 colour matrix, an offset and per-channel curves (36 numbers), learns the broad change
   from every pixel, so colours that training crops rarely show (a blue sky in a set of
   portraits) still follow it; the 17^3 LUT then refines what a low-dimensional map
   cannot express. Both learn in a few hundred steps.
+* an optional structure stage (on by default: smoothing only for unpaired style sets,
+  smoothing and ink lines with before/after pairs) applies edge-preserving smoothing
+  before the colour stages and draws lines after them, with a dozen global numbers.
 * the residual is a small encoder/decoder (1/4-resolution core) for strokes, edges and
   local smoothing. It has no normalisation layers, so a tile of an image is processed
   exactly as it would be inside the whole image (only the receptive field matters).
@@ -90,11 +93,23 @@ class GlobalTone(nn.Module):
         return out.reshape(b, 3, h, w)
 
 
+def _inside(n: int, r: int, x: torch.Tensor) -> torch.Tensor:
+    """How many of the 2r+1 window positions around each of n positions lie inside [0, n)."""
+    i = torch.arange(n, device=x.device, dtype=x.dtype)
+    return (i + r).clamp(max=n - 1) - (i - r).clamp(min=0) + 1
+
+
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Mean over a (2r+1)^2 window, separable, averaging only the pixels inside the image."""
-    k = 2 * r + 1
-    x = F.avg_pool2d(x, (1, k), stride=1, padding=(0, r), count_include_pad=False)
-    return F.avg_pool2d(x, (k, 1), stride=1, padding=(r, 0), count_include_pad=False)
+    """Mean over a (2r+1)^2 window, averaging only the pixels inside the image.
+
+    Two depthwise convolutions with a ones kernel on a channels-last tensor, then division
+    by the window's inside count: on this CPU 10x faster than separable ``avg_pool2d`` with
+    ``count_include_pad=False`` (which computes the same numbers)."""
+    c, (h, w), k = int(x.shape[1]), x.shape[-2:], 2 * r + 1  # channels are static (8 or 6)
+    ones = torch.ones(c, 1, 1, k, dtype=x.dtype, device=x.device)
+    s = F.conv2d(x.contiguous(memory_format=torch.channels_last), ones, padding=(0, r), groups=c)
+    s = F.conv2d(s, ones.view(c, 1, k, 1), padding=(r, 0), groups=c)
+    return s / (_inside(h, r, x).view(h, 1) * _inside(w, r, x).view(1, w))
 
 
 class Structure(nn.Module):
@@ -107,16 +122,21 @@ class Structure(nn.Module):
       a soft threshold of the Sobel magnitude with learned position, sharpness and
       strength, thin and thickened (3x3 max).
 
-    Every weight starts at zero (identity). Few parameters learn from every pixel of every
+    With ``lines=False`` the stage only smooths (the unpaired recipe: line strength and
+    colour cannot be told apart from unpaired edge statistics). Every weight starts at zero
+    (identity). Few parameters learn from every pixel of every
     crop, so they settle in a few hundred steps where a convolution's many weights pick up
     noise. Computed in float32 (guided-filter variances are differences of squares).
     """
 
-    def __init__(self, radii: tuple[int, ...] = (2, 4, 8)) -> None:
+    def __init__(self, radii: tuple[int, ...] = (2, 4, 8), lines: bool = True) -> None:
         super().__init__()
         self.radii = tuple(radii)
+        self.has_lines = lines
         self.mix = nn.Parameter(torch.zeros(len(radii)))
         self.log_eps = nn.Parameter(torch.full((len(radii),), math.log(1e-2)))
+        if not lines:
+            return
         self.ink = nn.Parameter(torch.zeros(2))  # strength of thin and thick lines
         self.ink_colour = nn.Parameter(torch.full((3,), -0.9))
         self.edge_at = nn.Parameter(torch.tensor(0.15))  # Sobel magnitude at the line's half strength
@@ -153,11 +173,11 @@ class Structure(nn.Module):
         e = torch.sigmoid(self.log_sharp.exp() * (mag - self.edge_at))
         return self.ink[0] * e + self.ink[1] * F.max_pool2d(e, 3, stride=1, padding=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (smoothed image, line mask)."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> (smoothed image, line mask or None)."""
         with torch.autocast(x.device.type, enabled=False):
             s = self.smooth(x.float())
-            return s, self.lines(s)
+            return s, self.lines(s) if self.has_lines else None
 
     def draw(self, colour: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.to(colour.dtype)
@@ -178,13 +198,15 @@ class _ResBlock(nn.Module):
 class LiteGenerator(nn.Module):
     """Args: ``ngf`` base width, ``n_blocks`` residual blocks at 1/4 resolution, ``lut_size``,
     ``tone_knots`` (curve knots of the global tone stage; 0 leaves that stage out),
-    ``structure`` (the global smoothing and ink-line stage)."""
+    ``structure`` (the global smoothing and ink-line stage), ``lines`` (whether that stage
+    draws lines or only smooths)."""
 
     def __init__(
-        self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False
-    ) -> None:
+        self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
+        lines: bool = True,
+    ) -> None:  # fmt: skip
         super().__init__()
-        self.structure = Structure() if structure else None
+        self.structure = Structure(lines=lines) if structure else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
         pad = {"padding": 1}
@@ -219,6 +241,8 @@ class LiteGenerator(nn.Module):
             kwargs["tone_knots"] = 0
         if "structure" not in kwargs:
             kwargs["structure"] = "structure.mix" in state_keys
+        if kwargs["structure"] and "lines" not in kwargs:
+            kwargs["lines"] = "structure.ink" in state_keys
         return kwargs
 
     align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid

@@ -78,6 +78,9 @@ class StyleRecipe(RecipeBase):
     idt_kind: str = "l1"  # that loss: l1 or mse
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
     lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
+    # lite's structure stage: edge statistics of its output on content crops against the
+    # style crops' (losses/edges.py); without pairs the stage then learns from this loss alone
+    lambda_edges: float = 0.0
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0
@@ -126,7 +129,12 @@ def default_recipe(
         r.lr_lut_mult = 10.0
         r.lambda_idt_pix = 2.0
         r.lambda_lut_tv = 10.0
-        if n_pairs > 0:
+        if n_pairs == 0:
+            # unpaired: the structure stage only smooths, and learns how much from the style
+            # set's edge statistics alone
+            r.generator_kwargs = {"structure": True, "lines": False}
+            r.lambda_edges = 1.0
+        else:
             # before/after pairs pin down the few global numbers of the structure stage
             # (smoothing, ink lines) in a few hundred steps; unpaired signals alone drove
             # them the wrong way (sharpening), so the stage is only on with pairs

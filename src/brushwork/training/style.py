@@ -28,6 +28,7 @@ from ..losses import (
     PIXEL_LOSSES,
     PatchSampleMLP,
     d_loss,
+    edge_statistics_loss,
     g_loss,
     gradient_penalty,
     patch_nce_loss,
@@ -298,6 +299,17 @@ def train_style_run(
                     stats["pair"] = pair.item()
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
+            if r.lambda_edges > 0 and getattr(g, "structure", None) is not None:
+                if pairs is None:
+                    # unpaired, the adversarial and identity losses drive the smoothing the
+                    # wrong way (sharpening, docs/benchmarks.md): the stage learns only how
+                    # much detail the style set has
+                    for p in g.structure.parameters():
+                        p.grad = None
+                s, mask = g.structure(real_a)
+                edges = edge_statistics_loss(s if mask is None else g.structure.draw(s, mask), real_b)
+                (r.lambda_edges * edges).backward()
+                stats["edges"] = edges.item()
             opt_g.step()
         return stats
 
