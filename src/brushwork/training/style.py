@@ -247,6 +247,12 @@ def train_style_run(
             stats.update(sa)
         else:
             # ---- CUT / FastCUT ---------------------------------------------------------
+            structure = getattr(g, "structure", None) if r.lambda_edges > 0 else None
+            if structure is not None and pairs is None:
+                # unpaired, the adversarial and identity losses drive the smoothing the wrong
+                # way (sharpening, docs/benchmarks.md): the stage learns only from the edge
+                # statistics below, so no graph is built through it here
+                structure.requires_grad_(False)
             with autocast(dev, dtype):
                 # G on style images serves CUT's NCE identity and the pixel identity loss:
                 # a look's own images should be (nearly) fixed points of the look
@@ -299,15 +305,10 @@ def train_style_run(
                     stats["pair"] = pair.item()
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
-            if r.lambda_edges > 0 and getattr(g, "structure", None) is not None:
-                if pairs is None:
-                    # unpaired, the adversarial and identity losses drive the smoothing the
-                    # wrong way (sharpening, docs/benchmarks.md): the stage learns only how
-                    # much detail the style set has
-                    for p in g.structure.parameters():
-                        p.grad = None
-                s, mask = g.structure(real_a)
-                edges = edge_statistics_loss(s if mask is None else g.structure.draw(s, mask), real_b)
+            if structure is not None:
+                structure.requires_grad_(True)
+                s, mask = structure(real_a)
+                edges = edge_statistics_loss(s if mask is None else structure.draw(s, mask), real_b)
                 (r.lambda_edges * edges).backward()
                 stats["edges"] = edges.item()
             opt_g.step()
