@@ -122,11 +122,11 @@ class Structure(nn.Module):
       a soft threshold of the Sobel magnitude with learned position, sharpness and
       strength, thin and thickened (3x3 max).
 
-    With ``lines=False`` the stage only smooths (the unpaired recipe: line strength and
-    colour cannot be told apart from unpaired edge statistics). Every weight starts at zero
-    (identity). Few parameters learn from every pixel of every
-    crop, so they settle in a few hundred steps where a convolution's many weights pick up
-    noise. Computed in float32 (guided-filter variances are differences of squares).
+    With ``lines=False`` the stage only smooths (the unpaired recipe: unpaired edge
+    statistics cannot tell dark lines from light ones). Every weight starts at zero
+    (identity). Few parameters learn from every pixel of every crop, so they settle in a few
+    hundred steps where a convolution's many weights pick up noise. Computed in float32
+    (guided-filter variances are differences of squares).
     """
 
     def __init__(self, radii: tuple[int, ...] = (2, 4, 8), lines: bool = True) -> None:

@@ -78,8 +78,8 @@ class StyleRecipe(RecipeBase):
     idt_kind: str = "l1"  # that loss: l1 or mse
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
     lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
-    # lite's structure stage: edge statistics of its output on content crops against the
-    # style crops' (losses/edges.py); without pairs the stage then learns from this loss alone
+    # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
+    # against the style crops' (losses/edges.py); without pairs the stage learns from it alone
     lambda_edges: float = 0.0
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
@@ -135,9 +135,9 @@ def default_recipe(
             r.generator_kwargs = {"structure": True, "lines": False}
             r.lambda_edges = 1.0
         else:
-            # before/after pairs pin down the few global numbers of the structure stage
-            # (smoothing, ink lines) in a few hundred steps; unpaired signals alone drove
-            # them the wrong way (sharpening), so the stage is only on with pairs
+            # before/after pairs pin down the few global numbers of the structure stage in a
+            # few hundred steps, ink lines included (which no unpaired signal taught: the
+            # adversarial loss sharpened, edge statistics cannot tell dark lines from light)
             r.generator_kwargs = {"structure": True}
             # the pairs are the most direct signal there is: weighted 30 rather than 10
             # against the unpaired losses, every look of the 400-step benchmark gained
