@@ -98,6 +98,10 @@ def main() -> None:
     ap.add_argument("--tag", default="")
     ap.add_argument("--device", default="cpu", help="cpu (the benchmark's setting) or cuda for quick sweeps")
     ap.add_argument("--no-images", action="store_true", help="skip the side-by-side images")
+    ap.add_argument(
+        "--probe-every", type=int, default=0,
+        help="score C with the EMA generator every N steps (whole output and colour stages alone)",
+    )  # fmt: skip
     ap.add_argument("--keep-styles", action="store_true", help="keep each learned style folder in --out")
     args = ap.parse_args()
     if (args.minutes is None) == (args.steps is None):
@@ -135,11 +139,24 @@ def main() -> None:
             r = default_recipe(
                 len(style_bank), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides
             )
+            trace: list[dict[str, float]] = []
+
+            def probe(at: int, g: torch.nn.Module, truth: list[torch.Tensor] = truth) -> None:
+                with torch.no_grad():
+                    outs = [g.parts(t[None].to(g.lut.lut.device)) if hasattr(g, "parts") else (g(t[None]), None) for t in c]
+                full = score([(o[0] + o[1] if o[1] is not None else o[0])[0].float().cpu() for o in outs], truth)
+                row = {"step": at, "psnr": full[0], "ssim": full[1]}
+                if outs and outs[0][1] is not None:
+                    row["colour_psnr"] = score([o[0][0].float().cpu() for o in outs], truth)[0]
+                trace.append(row)
+                print(f"  {look} step {at}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step"), flush=True)
+
             t0 = time.perf_counter()
             path = train_style_run(
                 content=content, style=style_bank, pairs=pairs, recipe=r, run_dir=Path(tmp) / "run",
                 style_dir=Path(tmp) / "style", budget=Budget(steps=args.steps, minutes=args.minutes),
                 seed=args.seed, device=args.device, quiet=True,
+                probe=probe if args.probe_every else None, probe_every=args.probe_every,
             )  # fmt: skip
             train_s = time.perf_counter() - t0
             st = Stylizer.load(path, device=args.device)
@@ -150,7 +167,7 @@ def main() -> None:
         lp, ls = score(learned, truth)
         best = max(v[0] for v in base.values())
         row = {"look": look, **{k: {"psnr": v[0], "ssim": v[1]} for k, v in base.items()}, "learned": {"psnr": lp, "ssim": ls},
-               "gain_db": lp - best, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s}  # fmt: skip
+               "gain_db": lp - best, "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s}  # fmt: skip
         rows.append(row)
         cells = " ".join(f"{v[0]:6.2f}/{v[1]:.3f}" for v in base.values())
         print(

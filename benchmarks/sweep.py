@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per process")
     ap.add_argument("--logs", type=Path, default=None, help="folder for each process's output")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--probe-every", type=int, default=0, help="passed to quality.py: score C during training")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     logs = args.logs or tmp / "logs"
@@ -60,6 +61,8 @@ def main() -> None:
                    "--looks", look, "--out", str(tmp / name / look), "--no-images", *cmd_sets]  # fmt: skip
             if args.photos:
                 cmd += ["--photos", args.photos]
+            if args.probe_every:
+                cmd += ["--probe-every", str(args.probe_every)]
             jobs.append((name, look, cmd))
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONUNBUFFERED": "1"}
     running: list[tuple[str, str, subprocess.Popen[bytes], float, IO[bytes]]] = []

@@ -137,11 +137,14 @@ def train_style_run(
     run_dir: Path, style_dir: Path, budget: Budget, seed: int = 0, device: str = "auto",
     resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    probe: Callable[[int, nn.Module], None] | None = None, probe_every: int = 0,
 ) -> Path:  # fmt: skip
     """Train a style and write it to ``style_dir``; checkpoints and logs go to ``run_dir``.
 
     ``on_step(step, stats)`` is called after every step (progress reporting); raising
     ``KeyboardInterrupt`` from it stops training with a checkpoint, as Ctrl-C does.
+    ``probe(step, ema_generator)`` is called every ``probe_every`` steps (benchmarks score
+    held-out images with it); its time is left out of a time budget.
     """
     r = recipe
     r.validate()
@@ -321,6 +324,7 @@ def train_style_run(
         budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet), step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
+        probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)), probe_every=probe_every,
     )  # fmt: skip
 
     g_final = ema.model.float().cpu().eval()
