@@ -14,7 +14,7 @@ from brushwork.ema import EMA
 from brushwork.errors import BrushworkError, NoImagesError
 from brushwork.library import runs_dir
 from brushwork.training.gan import default_gan_recipe
-from brushwork.training.loop import Budget
+from brushwork.training.loop import Budget, set_lr
 from brushwork.training.recipe import default_recipe
 
 
@@ -25,7 +25,7 @@ def weights(style: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     ("method", "extra"),
     [
-        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "diffaug": "color,translation,cutout"}),
+        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "conv_travel_steps": 2, "diffaug": "color,translation,cutout"}),
         ("cyclegan", {"pool_size": 2}),
     ],
 )
@@ -151,6 +151,8 @@ def test_recipe_adapts_to_small_sets() -> None:
         default_recipe(5, lr_decay_start=1.5)
     with pytest.raises(BrushworkError, match="idt_kind"):
         default_recipe(5, idt_kind="l3")
+    with pytest.raises(BrushworkError, match="conv_travel_steps"):
+        default_recipe(5, conv_travel_steps=-1)
 
 
 def test_time_budget_schedules_decay_to_end() -> None:
@@ -163,6 +165,26 @@ def test_time_budget_schedules_decay_to_end() -> None:
     assert b.done() and b.lr_factor() == 0.0
     b.elapsed = 15.0  # decay from the start: a quarter of the way, 3/4 of the rate is left
     assert b.lr_factor(decay_start=0.0) == pytest.approx(0.75)
+
+
+def test_travel_factor_scales_long_runs_down() -> None:
+    assert Budget(steps=400).travel_factor(500) == 1.0  # shorter than the travel: full rate
+    assert Budget(steps=2000).travel_factor(500) == pytest.approx(0.25)
+    assert Budget(steps=2000).travel_factor(0) == 1.0  # off
+    b = Budget(minutes=1.0)
+    assert b.travel_factor(500) == 1.0  # no pace measured yet
+    b.step, b.elapsed = 300, 6.0  # 300 steps in a tenth of the budget: 3000 expected
+    assert b.expected_steps() == pytest.approx(3000)
+    assert b.travel_factor(500) == pytest.approx(1 / 6)
+
+
+def test_set_lr_scales_only_travel_groups() -> None:
+    w1, w2 = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam(
+        [{"params": [w1], "base_lr": 1e-3, "travel": True}, {"params": [w2], "base_lr": 2e-3}], lr=1e-3
+    )
+    set_lr([opt], 0.5, travel=0.25)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1.25e-4, 1e-3])
 
 
 def test_ema_warms_up() -> None:
