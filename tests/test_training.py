@@ -14,7 +14,7 @@ from brushwork.ema import EMA
 from brushwork.errors import BrushworkError, NoImagesError
 from brushwork.library import runs_dir
 from brushwork.training.gan import default_gan_recipe
-from brushwork.training.loop import Budget, set_lr
+from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 
 
@@ -25,7 +25,7 @@ def weights(style: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     ("method", "extra"),
     [
-        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "conv_travel_steps": 2, "diffaug": "color,translation,cutout"}),
+        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "diffaug": "color,translation,cutout"}),
         ("cyclegan", {"pool_size": 2}),
     ],
 )
@@ -151,8 +151,6 @@ def test_recipe_adapts_to_small_sets() -> None:
         default_recipe(5, lr_decay_start=1.5)
     with pytest.raises(BrushworkError, match="idt_kind"):
         default_recipe(5, idt_kind="l3")
-    with pytest.raises(BrushworkError, match="conv_travel_steps"):
-        default_recipe(5, conv_travel_steps=-1)
 
 
 def test_time_budget_schedules_decay_to_end() -> None:
@@ -167,26 +165,6 @@ def test_time_budget_schedules_decay_to_end() -> None:
     assert b.lr_factor(decay_start=0.0) == pytest.approx(0.75)
 
 
-def test_travel_factor_scales_long_runs_down() -> None:
-    assert Budget(steps=400).travel_factor(500) == 1.0  # shorter than the travel: full rate
-    assert Budget(steps=2000).travel_factor(500) == pytest.approx(0.25)
-    assert Budget(steps=2000).travel_factor(0) == 1.0  # off
-    b = Budget(minutes=1.0)
-    assert b.travel_factor(500) == 1.0  # no pace measured yet
-    b.step, b.elapsed = 300, 6.0  # 300 steps in a tenth of the budget: 3000 expected
-    assert b.expected_steps() == pytest.approx(3000)
-    assert b.travel_factor(500) == pytest.approx(1 / 6)
-
-
-def test_set_lr_scales_only_travel_groups() -> None:
-    w1, w2 = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.Adam(
-        [{"params": [w1], "base_lr": 1e-3, "travel": True}, {"params": [w2], "base_lr": 2e-3}], lr=1e-3
-    )
-    set_lr([opt], 0.5, travel=0.25)
-    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1.25e-4, 1e-3])
-
-
 def test_ema_warms_up() -> None:
     net = torch.nn.Linear(1, 1, bias=False)
     torch.nn.init.zeros_(net.weight)
@@ -195,3 +173,37 @@ def test_ema_warms_up() -> None:
         net.weight.fill_(1.0)
     ema.update(net)  # warm-up decay (1+1)/(10+1): the average moves fast at first
     assert ema.model.weight.item() == pytest.approx(1 - 2 / 11)
+
+
+def test_probe_sees_ema_generator_and_changes_nothing(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from brushwork.data import ImageBank
+    from brushwork.training.style import train_style_run
+
+    def banks() -> tuple[ImageBank, ImageBank]:
+        make_images(tmp_path / "c", 3, seed=1)
+        make_images(tmp_path / "s", 3, seed=2, tint=(40, 10, 0))
+        load = [Image.open(p).convert("RGB") for p in sorted((tmp_path / "c").glob("*.png"))]
+        sty = [Image.open(p).convert("RGB") for p in sorted((tmp_path / "s").glob("*.png"))]
+        return ImageBank(load, 64), ImageBank(sty, 64)
+
+    seen: list[tuple[int, float]] = []
+
+    def probe(step: int, g: torch.nn.Module) -> None:
+        assert not g.training and not any(p.requires_grad for p in g.parameters())
+        seen.append((step, float(g(torch.zeros(1, 3, 16, 16)).abs().sum())))
+
+    outs = []
+    for i, pr in enumerate((probe, None)):
+        content, style = banks()
+        r = default_recipe(len(style), size=32, **TINY)
+        path = train_style_run(
+            content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / f"run{i}",
+            style_dir=tmp_path / f"style{i}", budget=Budget(steps=4), seed=5, device="cpu", quiet=True,
+            probe=pr, probe_every=2,
+        )  # fmt: skip
+        outs.append(weights(path))
+    assert [s for s, _ in seen] == [2, 4]
+    for k in outs[0]:
+        assert torch.equal(outs[0][k], outs[1][k]), k

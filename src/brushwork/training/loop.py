@@ -72,30 +72,15 @@ class Budget:
         p = min(self.progress(), 1.0)
         return 1.0 if p <= decay_start else max(0.0, (1 - p) / (1 - decay_start))
 
-    def expected_steps(self) -> float | None:
-        """The step count this budget will reach: exact for a step budget; for a time budget,
-        extrapolated from the pace so far (None before the first step)."""
-        if self.steps is not None:
-            return float(self.steps)
-        p = self.progress()
-        return self.step / p if self.step and p > 0 else None
-
-    def travel_factor(self, travel_steps: int) -> float:
-        """Learning-rate scale that keeps a run's total parameter travel at that of a
-        ``travel_steps``-step run: min(1, travel_steps / expected steps); 1 when off (0)."""
-        n = self.expected_steps() if travel_steps > 0 else None
-        return 1.0 if n is None else min(1.0, travel_steps / n)
-
     def total(self) -> float:
         return float(self.steps) if self.steps is not None else float(self.minutes or 0) * 60
 
 
-def set_lr(optimizers: list[torch.optim.Optimizer], factor: float, travel: float = 1.0) -> None:
-    """Scale every parameter group's ``base_lr`` by the schedule's factor, and the groups
-    marked ``"travel": True`` also by the travel factor (``Budget.travel_factor``)."""
+def set_lr(optimizers: list[torch.optim.Optimizer], factor: float) -> None:
+    """Scale every parameter group's ``base_lr`` by the schedule's factor."""
     for opt in optimizers:
         for group in opt.param_groups:
-            group["lr"] = group["base_lr"] * factor * (travel if group.get("travel") else 1.0)
+            group["lr"] = group["base_lr"] * factor
 
 
 class Progress:
@@ -247,20 +232,17 @@ def run_loop(
     sample: Callable[[int], None], sample_every: int, checkpoint_every: int,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
     probe: Callable[[int, float], None] | None = None, probe_every: int = 0, decay_start: float = 0.5,
-    travel_steps: int = 0,
 ) -> tuple[dict[str, float], list[float]]:  # fmt: skip
     """The loop every trainer shares around its own ``step()`` (which returns named losses):
-    learning-rate schedule (``travel_steps``: see ``Budget.travel_factor``), EMA, stats and
-    progress, sample grids, checkpoints, probes and Ctrl-C (which saves a checkpoint before
-    stopping). -> (last stats, seconds per step)."""
+    learning-rate schedule, EMA, stats and progress, sample grids, checkpoints, probes and
+    Ctrl-C (which saves a checkpoint before stopping). -> (last stats, seconds per step)."""
     budget.start()
     last: dict[str, float] = {}
     times: list[float] = []
     try:
         while not budget.done():
             t0 = time.perf_counter()
-            travel = budget.travel_factor(travel_steps)
-            set_lr(optimizers, budget.lr_factor(decay_start), travel)
+            set_lr(optimizers, budget.lr_factor(decay_start))
             stats = step()
             for ema, model in emas:
                 ema.update(model)
@@ -272,8 +254,6 @@ def run_loop(
             if log:
                 stats["time_per_step"] = sum(times[-10:]) / len(times[-10:])
                 stats["lr_factor"] = budget.lr_factor(decay_start)
-                if travel_steps:
-                    stats["lr_travel"] = travel
             progress.update(stats, log)
             if budget.step % sample_every == 0:
                 with torch.no_grad():

@@ -63,10 +63,6 @@ class StyleRecipe(RecipeBase):
     lr_lut_mult: float = 1.0  # learning rate of the global stages (lite: tone, LUT, structure) = lr_g * this
     beta1: float = 0.5
     lr_decay_start: float = 0.5  # fraction of the budget after which the learning rate decays linearly to 0
-    # runs longer than this many steps scale the learning rate of the generators' convolutions
-    # (lite: the spatial residual) by conv_travel_steps / steps, so that extra time averages
-    # their gradients instead of moving them further (0: off)
-    conv_travel_steps: int = 0
     ema_decay: float = 0.999
     d_ndf: int = 32
     d_layers: int = 3
@@ -78,8 +74,6 @@ class StyleRecipe(RecipeBase):
     nce_idt: bool = True
     num_patches: int = 256
     lambda_swd: float = 0.0
-    # the SWD weight moves linearly from lambda_swd to this over the budget (None: constant)
-    lambda_swd_final: float | None = None
     lambda_idt_pix: float = 0.0  # CUT/FastCUT: pixel loss between G(style image) and the style image
     idt_kind: str = "l1"  # that loss: l1 or mse
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
@@ -113,8 +107,6 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"--size must be a multiple of 4 and at least 32, got {self.size}")
         if self.batch < 1 or self.style_batch < 1:
             raise BrushworkError("batch sizes must be at least 1")
-        if self.conv_travel_steps < 0:
-            raise BrushworkError(f"conv_travel_steps must be 0 (off) or positive, got {self.conv_travel_steps}")
         if not 0 <= self.lr_decay_start <= 1:
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
         if self.idt_kind not in PIXEL_LOSSES:

@@ -171,16 +171,8 @@ def train_style_run(
         p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone.", "structure."))
     ]
     global_ids = {id(p) for p in global_params}
-    # the generators' own convolutions (lite: the spatial residual) travel no further than in
-    # a run of conv_travel_steps steps (Budget.travel_factor): in longer runs they drift towards
-    # GAN texture while the global stages and the discriminator still need the time
-    conv_nets = [n for k, n in nets_.items() if k.startswith("G")]
-    convs = [p for n in conv_nets for p in n.parameters() if id(p) not in global_ids]
-    conv_ids = {id(p) for p in convs}
-    other = [p for n in g_nets for p in n.parameters() if id(p) not in global_ids | conv_ids]
-    g_groups = [{"params": convs, "lr": r.lr_g, "base_lr": r.lr_g, "travel": True}]
-    if other:  # CUT's patch-sampling MLPs
-        g_groups.append({"params": other, "lr": r.lr_g, "base_lr": r.lr_g})
+    other = [p for n in g_nets for p in n.parameters() if id(p) not in global_ids]
+    g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
     if global_params:
         g_groups.append({"params": global_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
     d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
@@ -307,10 +299,7 @@ def train_style_run(
                     stats["nce"] = nce.item()
                 if r.lambda_swd > 0:
                     swd = patch_swd(fake.float(), real_b)
-                    w_swd = r.lambda_swd
-                    if r.lambda_swd_final is not None:
-                        w_swd += (r.lambda_swd_final - r.lambda_swd) * min(1.0, budget.progress())
-                    loss_g = loss_g + w_swd * swd
+                    loss_g = loss_g + r.lambda_swd * swd
                     stats["swd"] = swd.item()
                 if pairs is not None:
                     pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
@@ -335,8 +324,7 @@ def train_style_run(
         budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet), step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
-        travel_steps=r.conv_travel_steps, probe_every=probe_every,
-        probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)),
+        probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)), probe_every=probe_every,
     )  # fmt: skip
 
     g_final = ema.model.float().cpu().eval()
