@@ -141,13 +141,13 @@ def main() -> None:
             )
             trace: list[dict[str, float]] = []
 
+            @torch.no_grad()
             def probe(
                 at: int, g: torch.nn.Module, truth: list[torch.Tensor] = truth, trace: list[dict[str, float]] = trace,
                 look: str = look, style: list[torch.Tensor] = style,
             ) -> None:  # fmt: skip
                 dev = next(g.parameters()).device
-                with torch.no_grad():
-                    outs = [g.parts(t[None].to(dev)) if hasattr(g, "parts") else (g(t[None].to(dev)), None) for t in c]
+                outs = [g.parts(t[None].to(dev)) if hasattr(g, "parts") else (g(t[None].to(dev)), None) for t in c]
                 whole = [(o[0] if o[1] is None else o[0] + o[1])[0].float().cpu() for o in outs]
                 p_, s_ = score(whole, truth)
                 row = {"step": at, "psnr": p_, "ssim": s_}
@@ -156,9 +156,8 @@ def main() -> None:
                 # candidate validation signals that need no ground truth: how far the generator
                 # moves style images, trained on (B) and never seen (look(C) used only as
                 # further images of the style, not as pairs of C)
-                with torch.no_grad():
-                    for key, imgs in (("idt_train_psnr", style[:6]), ("idt_unseen_psnr", truth)):
-                        row[key] = score([g(t[None].to(dev))[0].float().cpu() for t in imgs], imgs)[0]
+                for key, imgs in (("idt_train_psnr", style[:6]), ("idt_unseen_psnr", truth)):
+                    row[key] = score([g(t[None].to(dev))[0].float().cpu() for t in imgs], imgs)[0]
                 trace.append(row)
                 cells = " ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step")
                 print(f"  {look} step {at}: {cells}", flush=True)
