@@ -114,7 +114,7 @@ def main() -> None:
     print(
         f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
     )
-    header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s}"
+    header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s} {'min':>5s}  ended by"
     print(header)
     rows = []
     for look in args.looks.split(","):
@@ -178,11 +178,13 @@ def main() -> None:
         lp, ls = score(learned, truth)
         best = max(v[0] for v in base.values())
         row = {"look": look, **{k: {"psnr": v[0], "ssim": v[1]} for k, v in base.items()}, "learned": {"psnr": lp, "ssim": ls},
-               "gain_db": lp - best, "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s}  # fmt: skip
+               "gain_db": lp - best, "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s,
+               "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", "")}  # fmt: skip
         rows.append(row)
         cells = " ".join(f"{v[0]:6.2f}/{v[1]:.3f}" for v in base.values())
         print(
-            f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}",
+            f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}"
+            f" {meta['minutes']:5.2f}  {meta.get('ended_by', '')}",
             flush=True,
         )
         if args.no_images:

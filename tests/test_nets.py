@@ -74,6 +74,23 @@ def test_lite_parts_sum_to_the_output() -> None:
     assert residual.abs().mean() > 0
 
 
+def test_lite_detail_scales_the_residual_and_zero_skips_it() -> None:
+    g = nets.create("generator", "lite", structure=True, lines=False)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.rand(1, 3, 33, 30) * 2 - 1
+    colour, residual = g.parts(x)
+    g.detail = 0.5
+    assert torch.allclose(g(x), colour + 0.5 * residual, atol=1e-6)
+    g.detail = 0.0
+    assert torch.equal(g(x), colour) and torch.equal(g.colour(x), colour)
+    # the global stages alone never touch the convolutions: their weights can be anything
+    with torch.no_grad():
+        g.out.weight.fill_(float("nan"))
+    assert torch.isfinite(g(x)).all()
+
+
 def test_lite_mac_bound() -> None:
     g = nets.create("generator", "lite")
     with FlopCounterMode(display=False) as fc:

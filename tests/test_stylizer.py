@@ -70,6 +70,25 @@ def test_strength_and_preserve_color(style_path: Path) -> None:
         Stylizer.load("neg", strength=2.0)
 
 
+def test_detail_is_saved_with_the_style_and_can_be_overridden(brushwork_home: Path) -> None:
+    torch.manual_seed(0)
+    kw = {"ngf": 4, "n_blocks": 1, "lut_size": 5, "structure": True, "lines": False, "detail": 0.0}
+    g = nets.create("generator", "lite", **kw)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    save_style(library.styles_dir() / "flat", "lite", kw, g.state_dict(), {"steps": 0}, None)
+    x = torch.rand(1, 3, 150, 170) * 2 - 1
+    st = Stylizer.load("flat", device="cpu", precision="fp32")
+    colour, residual = g.parts(x)
+    assert torch.allclose(st.stylize_tensor(x), colour.clamp(-1, 1), atol=1e-5)
+    assert (st.stylize_tensor(x, tile=64) - st.stylize_tensor(x)).abs().max() < 1e-4  # tiles still seamless
+    full = Stylizer.load("flat", device="cpu", precision="fp32", detail=1.0)
+    assert torch.allclose(full.stylize_tensor(x), (colour + residual).clamp(-1, 1), atol=1e-5)
+    with pytest.raises(BrushworkError, match="detail"):
+        Stylizer.load("flat", detail=1.5)
+
+
 def test_tiled_apply_matches_whole(style_path: Path) -> None:
     st = Stylizer.load("neg", device="cpu", precision="fp32")
     x = torch.rand(1, 3, 300, 260) * 2 - 1

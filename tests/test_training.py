@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,45 @@ def test_time_budget_schedules_decay_to_end() -> None:
     assert b.done() and b.lr_factor() == 0.0
     b.elapsed = 15.0  # decay from the start: a quarter of the way, 3/4 of the rate is left
     assert b.lr_factor(decay_start=0.0) == pytest.approx(0.75)
+
+
+def test_step_cap_ends_a_time_budget_and_drives_its_schedule() -> None:
+    b = Budget(minutes=10.0, max_steps=100)
+    b.step, b.elapsed = 25, 60.0  # a tenth of the time, a quarter of the steps
+    assert b.progress() == pytest.approx(0.25) and b.lr_factor() == 1.0
+    b.step = 75
+    assert b.lr_factor() == pytest.approx(0.5) and not b.done()
+    b.step = 100
+    assert b.done() and b.lr_factor() == 0.0
+    b.step, b.elapsed = 10, 600.0  # a slow machine: the time ends first
+    assert b.done()
+    with pytest.raises(BrushworkError, match="max_steps"):
+        Budget(minutes=1.0, max_steps=0)
+    with pytest.raises(BrushworkError, match="max_steps"):
+        default_recipe(12, max_steps=-1)
+    # the cap is the small unpaired recipe's: pairs, big sets and resnet train to the budget
+    assert default_recipe(12).max_steps > 0
+    assert default_recipe(12, n_pairs=5).max_steps == 0
+    assert default_recipe(500).max_steps == 0
+    assert default_recipe(12, generator="resnet").max_steps == 0
+    assert default_recipe(12, max_steps=0).max_steps == 0  # the user can lift it
+    assert default_recipe(12, n_pairs=5).detail == 1.0 and default_recipe(500).detail == 1.0
+    with pytest.raises(BrushworkError, match="detail"):
+        default_recipe(12, detail=2.0)
+
+
+def test_training_with_a_time_budget_ends_at_the_recipe_step_cap(tmp_path: Path) -> None:
+    content = ImageBank(load_folder(make_images(tmp_path / "c", 2, seed=1)).images, 32)
+    style = ImageBank(load_folder(make_images(tmp_path / "s", 2, seed=2)).images, 32)
+    r = default_recipe(len(style), size=32, **{**TINY, "max_steps": 3})
+    path = train_style_run(
+        content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / "run",
+        style_dir=tmp_path / "style", budget=Budget(minutes=60.0), seed=1, device="cpu", quiet=True,
+    )  # fmt: skip
+    meta = json.loads((path / "style.json").read_text())
+    assert meta["training"]["steps"] == 3 and meta["training"]["ended_by"] == "step cap"
+    # the small unpaired recipe saves the style without the residual it trained
+    assert r.detail == 0.0 and meta["generator"]["kwargs"]["detail"] == 0.0
 
 
 def test_ema_warms_up() -> None:

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--device", default="auto")
     a.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style")
     a.add_argument(
+        "--detail", type=float, default=None,
+        help="how much of the learned spatial detail (lite's residual) to apply, 0-1 (default: the style's own)",
+    )  # fmt: skip
+    a.add_argument(
         "--preserve-color", action="store_true", help="keep the photo's colours, take the style's lightness and texture"
     )
     a.add_argument("--max-side", type=_positive_int, help="downscale inputs so the longer side is at most N px")
@@ -178,7 +182,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     from .stylizer import Stylizer
 
     st = Stylizer.load(
-        args.style, device=args.device, precision=args.precision, strength=args.strength,
+        args.style, device=args.device, precision=args.precision, strength=args.strength, detail=args.detail,
         preserve_color=args.preserve_color, tile=args.tile, max_memory=args.max_memory * 2**20, backend=args.backend,
     )  # fmt: skip
     res = apply_to_paths(

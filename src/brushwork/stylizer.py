@@ -71,8 +71,14 @@ class Stylizer:
     def __init__(
         self, generator: nn.Module, meta: dict[str, Any], path: Path | None = None, device: str = "auto",
         precision: str = "auto", strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
-        max_memory: int = DEFAULT_MAX_MEMORY, backend: str = "torch",
+        max_memory: int = DEFAULT_MAX_MEMORY, backend: str = "torch", detail: float | None = None,
     ) -> None:  # fmt: skip
+        if detail is not None:  # lite's spatial residual: how much of it to apply
+            if not hasattr(generator, "detail"):
+                raise BrushworkError("--detail: this style's generator has no detail control (it is not lite)")
+            if not 0.0 <= detail <= 1.0:
+                raise BrushworkError(f"detail must be between 0 and 1, got {detail}")
+            generator.detail = float(detail)
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         # channels-last convolutions: ~1.6x faster on CPU (oneDNN)

@@ -199,13 +199,16 @@ class LiteGenerator(nn.Module):
     """Args: ``ngf`` base width, ``n_blocks`` residual blocks at 1/4 resolution, ``lut_size``,
     ``tone_knots`` (curve knots of the global tone stage; 0 leaves that stage out),
     ``structure`` (the global smoothing and ink-line stage), ``lines`` (whether that stage
-    draws lines or only smooths)."""
+    draws lines or only smooths), ``detail`` (how much of the spatial residual the output
+    adds: 1 in training; a style learned unpaired from a small set is saved with 0, and its
+    forward pass then skips the convolutions)."""
 
     def __init__(
         self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
-        lines: bool = True,
+        lines: bool = True, detail: float = 1.0,
     ) -> None:  # fmt: skip
         super().__init__()
+        self.detail = float(detail)
         self.structure = Structure(lines=lines) if structure else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
@@ -255,8 +258,16 @@ class LiteGenerator(nn.Module):
         return 320 if self.structure is None else 400
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.detail == 0.0:
+            return self.colour(x)
         colour, residual = self.parts(x)
-        return colour + residual
+        return colour + residual if self.detail == 1.0 else colour + self.detail * residual
+
+    def colour(self, x: torch.Tensor) -> torch.Tensor:
+        """The global stages alone (structure, tone, LUT): the output without the residual."""
+        s, mask = self.structure(x) if self.structure is not None else (x, None)
+        colour = self.lut(self.tone(s) if self.tone is not None else s)
+        return colour if mask is None else self.structure.draw(colour, mask)
 
     def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The global colour map and the spatial residual, whose sum is the output (training
@@ -272,11 +283,7 @@ class LiteGenerator(nn.Module):
         u = F.relu(self.d2(u + f2))
         u = F.interpolate(self.r2(u), scale_factor=2.0, mode="bilinear", align_corners=False)
         u = F.relu(self.d1(u + f1))
-        s, mask = self.structure(x) if self.structure is not None else (x, None)
-        colour = self.lut(self.tone(s) if self.tone is not None else s)
-        if mask is not None:
-            colour = self.structure.draw(colour, mask)
-        return colour, self.out(u)[..., :h, :w]
+        return self.colour(x), self.out(u)[..., :h, :w]
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Encoder features used by PatchNCE (CUT): input, three encoder levels, first block."""

@@ -32,10 +32,14 @@ class Budget:
 
     ``progress()`` is the fraction done; the learning rate holds for the first half and
     decays linearly to zero over the second, so a time budget ends with a cooled model.
+    ``max_steps`` caps a time budget's steps too: training ends at whichever comes first,
+    and the schedule follows whichever is nearer its end (recipes set it where more updates
+    make a style worse, not better).
     """
 
     steps: int | None = None
     minutes: float | None = None
+    max_steps: int | None = None
     step: int = 0
     elapsed: float = 0.0  # seconds trained so far, across resumes
     _t0: float = field(default=0.0, repr=False)
@@ -47,6 +51,8 @@ class Budget:
             raise BrushworkError(f"steps must be at least 1, got {self.steps}")
         if self.minutes is not None and not self.minutes > 0:
             raise BrushworkError(f"minutes must be positive, got {self.minutes}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise BrushworkError(f"max_steps must be at least 1, got {self.max_steps}")
 
     def start(self) -> None:
         self._t0 = time.perf_counter() - self.elapsed
@@ -63,7 +69,8 @@ class Budget:
         if self.steps is not None:
             return self.step / self.steps
         assert self.minutes is not None
-        return self.elapsed / (self.minutes * 60)
+        p = self.elapsed / (self.minutes * 60)
+        return p if self.max_steps is None else max(p, self.step / self.max_steps)
 
     def done(self) -> bool:
         return self.progress() >= 1.0
@@ -104,7 +111,10 @@ class Progress:
             self._tb = None
 
     def _pos(self) -> float:
-        return float(self.budget.step) if self.budget.steps is not None else self.budget.elapsed
+        # a time budget's bar shows seconds; with a step cap, the fraction of whichever ends first
+        return (
+            float(self.budget.step) if self.budget.steps is not None else self.budget.progress() * self.budget.total()
+        )
 
     def update(self, stats: dict[str, float], log: bool) -> None:
         # never past the total: tqdm drops the total (and its format) once n exceeds it

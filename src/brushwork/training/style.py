@@ -7,6 +7,7 @@ checkpoint } -> save the EMA generator as a style folder.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +133,13 @@ def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> 
     return tensor_to_pil(torch.cat([c[:, :h] for c in cols], dim=2))
 
 
+def _ended_by(budget: Budget) -> str:
+    if budget.steps is not None:
+        return "steps"
+    capped = budget.max_steps is not None and budget.step >= budget.max_steps
+    return "step cap" if capped and budget.elapsed < (budget.minutes or 0) * 60 else "time"
+
+
 def train_style_run(
     *, content: ImageBank, style: ImageBank, pairs: PairedBank | None, recipe: StyleRecipe,
     run_dir: Path, style_dir: Path, budget: Budget, seed: int = 0, device: str = "auto",
@@ -148,6 +156,8 @@ def train_style_run(
     """
     r = recipe
     r.validate()
+    if budget.minutes is not None and r.max_steps > 0:
+        budget.max_steps = r.max_steps  # a time budget ends at the recipe's step cap, if sooner
     dev = resolve_device(device)
     dtype = resolve_precision(r.precision, dev)
     prepare_run(run_dir, r.to_json(), seed, budget, sources)
@@ -330,7 +340,7 @@ def train_style_run(
     g_final = ema.model.float().cpu().eval()
     summary = {
         "method": r.method, "loss": r.loss, "steps": budget.step,
-        "minutes": round(budget.elapsed / 60, 2), "seed": seed,
+        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "ended_by": _ended_by(budget),
         "content_images": len(content), "style_images": len(style),
         "pairs": 0 if pairs is None else len(pairs.before),
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
@@ -339,7 +349,16 @@ def train_style_run(
         "recipe": r.to_json(), "sources": sources or {},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
-    preview = _preview(g_final, content.tensors, torch.device("cpu"))
+    if summary["ended_by"] == "step cap" and not quiet:
+        print(
+            f"training ended at the recipe's cap of {budget.max_steps} steps after {summary['minutes']} of "
+            f"{budget.minutes} minutes: with a style set this small, more steps learn the differences between "
+            "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)",
+            file=sys.stderr,
+        )
     g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
+    if "detail" in g_kw:  # the residual trains at full strength; the style applies r.detail of it
+        g_kw["detail"] = g_final.detail = r.detail
+    preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
     return style_dir
