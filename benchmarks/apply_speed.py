@@ -1,7 +1,9 @@
 """Apply speed and memory: the default `lite` style versus the CycleGAN-class `resnet`.
 
-`lite` is measured as the recipe builds it: unpaired (the default: with the smoothing
-stage), from before/after pairs (smoothing and ink lines) and without the structure stage.
+`lite` is measured as the recipe builds it: unpaired from a small set (the default: the
+smoothing stage and the global stages only, ``detail=0``), the same with its residual
+applied (``apply --detail 1``), from before/after pairs (smoothing, ink lines and the
+residual) and without the structure stage.
 In one run: times one image at 256, 512, 1024 and 4096 px square for lite (fp32, bf16
 where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up to 1024:
 at 4096 it would take minutes per image; its 4096 figure is the 1024 time x 16, marked
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,7 +38,7 @@ from brushwork.training.recipe import default_recipe
 SIZES = (256, 512, 1024, 4096)
 
 
-def make_style(root: Path, family: str, **kwargs: bool) -> Path:
+def make_style(root: Path, family: str, **kwargs: Any) -> Path:
     torch.manual_seed(0)
     g = nets.create("generator", family, **kwargs)
     folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()))
@@ -82,11 +85,14 @@ def main() -> None:
         os.environ["BRUSHWORK_HOME"] = str(root / "home")
         lite, lite_s, resnet = default_lite(root), pairs_lite(root), make_style(root, "resnet")
         bare = make_style(root, "lite", structure=False)
+        full = make_style(root, "lite", **{**default_recipe(12).generator_kwargs, "detail": 1.0})
         configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
-        configs += [("lite+lines fp32", lite_s, "fp32", "torch"), ("lite, no structure fp32", bare, "fp32", "torch")]
+        configs += [("lite --detail 1 fp32", full, "fp32", "torch"), ("lite+lines fp32", lite_s, "fp32", "torch")]
+        configs += [("lite, no structure fp32", bare, "fp32", "torch")]
         if bf16:
             configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
-            configs.insert(4, ("lite+lines bf16", lite_s, "bf16", "torch"))
+            configs.insert(4, ("lite --detail 1 bf16", full, "bf16", "torch"))
+            configs.insert(6, ("lite+lines bf16", lite_s, "bf16", "torch"))
         refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
         print(
             f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
@@ -113,8 +119,9 @@ def main() -> None:
 
 
 def default_lite(root: Path) -> Path:
-    """lite as the recipe builds it for an unpaired style set (the default)."""
-    return make_style(root, "lite", **default_recipe(12).generator_kwargs)
+    """lite as the recipe builds and saves it for a small unpaired style set (the default)."""
+    r = default_recipe(12)
+    return make_style(root, "lite", **r.generator_kwargs, detail=r.detail)
 
 
 def pairs_lite(root: Path) -> Path:

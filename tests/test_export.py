@@ -14,11 +14,14 @@ from brushwork.export import export_generator
 from brushwork.stylefile import save_style
 
 
-@pytest.fixture(params=[(False, True), (True, False), (True, True)], ids=["lite", "lite+smoothing", "lite+structure"])
+@pytest.fixture(
+    params=[(False, True, 1.0), (True, False, 1.0), (True, True, 1.0), (True, False, 0.0)],
+    ids=["lite", "lite+smoothing", "lite+structure", "lite+smoothing,detail=0"],
+)
 def style(brushwork_home: Path, request: pytest.FixtureRequest) -> Path:
-    structure, lines = request.param
+    structure, lines, detail = request.param  # detail 0: how small unpaired sets' styles are saved
     g = trained_like_lite(structure, lines)
-    kwargs = {"structure": structure, "lines": lines}
+    kwargs = {"structure": structure, "lines": lines, "detail": detail}
     return save_style(library.styles_dir() / "s", "lite", kwargs, g.state_dict(), {}, None)
 
 
