@@ -75,6 +75,14 @@ class Budget:
     def done(self) -> bool:
         return self.progress() >= 1.0
 
+    def ended_by(self) -> str:
+        """What ended (or will end) the run: "steps", "time", or "step cap" when the cap came
+        before the time budget."""
+        if self.steps is not None:
+            return "steps"
+        capped = self.max_steps is not None and self.step >= self.max_steps
+        return "step cap" if capped and self.elapsed < (self.minutes or 0) * 60 else "time"
+
     def lr_factor(self, decay_start: float = 0.5) -> float:
         p = min(self.progress(), 1.0)
         return 1.0 if p <= decay_start else max(0.0, (1 - p) / (1 - decay_start))

@@ -7,7 +7,6 @@ checkpoint } -> save the EMA generator as a style folder.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..augment import diff_augment, parse_policy
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
-from ..errors import BrushworkError
+from ..errors import BrushworkError, warn
 from ..io import tensor_to_pil
 from ..losses import (
     PIXEL_LOSSES,
@@ -131,13 +130,6 @@ def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> 
             cols.append(torch.cat([x[0], y[0].clamp(-1, 1)], dim=1))  # before over after
     h = min(c.shape[1] for c in cols)
     return tensor_to_pil(torch.cat([c[:, :h] for c in cols], dim=2))
-
-
-def _ended_by(budget: Budget) -> str:
-    if budget.steps is not None:
-        return "steps"
-    capped = budget.max_steps is not None and budget.step >= budget.max_steps
-    return "step cap" if capped and budget.elapsed < (budget.minutes or 0) * 60 else "time"
 
 
 def train_style_run(
@@ -340,7 +332,7 @@ def train_style_run(
     g_final = ema.model.float().cpu().eval()
     summary = {
         "method": r.method, "loss": r.loss, "steps": budget.step,
-        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "ended_by": _ended_by(budget),
+        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "ended_by": budget.ended_by(),
         "content_images": len(content), "style_images": len(style),
         "pairs": 0 if pairs is None else len(pairs.before),
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
@@ -350,11 +342,10 @@ def train_style_run(
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
     if summary["ended_by"] == "step cap" and not quiet:
-        print(
+        warn(
             f"training ended at the recipe's cap of {budget.max_steps} steps after {summary['minutes']} of "
             f"{budget.minutes} minutes: with a style set this small, more steps learn the differences between "
-            "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)",
-            file=sys.stderr,
+            "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)"
         )
     g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
     if "detail" in g_kw:  # the residual trains at full strength; the style applies r.detail of it
