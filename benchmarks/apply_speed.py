@@ -1,8 +1,8 @@
 """Apply speed and memory: the default `lite` style versus the CycleGAN-class `resnet`.
 
 `lite` is measured as the recipe builds it: unpaired from a small set (the default: the
-smoothing stage and the global stages only, ``detail=0``), the same with its residual
-applied (``apply --detail 1``), from before/after pairs (smoothing, ink lines and the
+smoothing stage and the global stages only, ``detail=0``), the same where line calibration
+drew ink lines, the same with its residual applied (``apply --detail 1``), from before/after pairs (smoothing, ink lines and the
 residual) and without the structure stage.
 In one run: times one image at 256, 512, 1024 and 4096 px square for lite (fp32, bf16
 where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up to 1024:
@@ -89,6 +89,9 @@ def main() -> None:
         configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
         configs += [("lite --detail 1 fp32", full, "fp32", "torch"), ("lite+lines fp32", lite_s, "fp32", "torch")]
         configs += [("lite, no structure fp32", bare, "fp32", "torch")]
+        # an unpaired style for which line calibration drew ink lines (a cartoon)
+        lined = make_style(root, "lite", **{**default_recipe(12).generator_kwargs, "lines": True, "detail": 0.0})
+        configs.insert(2, ("lite, ink lines fp32", lined, "fp32", "torch"))
         if bf16:
             configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
             configs.insert(4, ("lite --detail 1 bf16", full, "bf16", "torch"))

@@ -83,6 +83,15 @@ def score(preds: list[torch.Tensor], truths: list[torch.Tensor]) -> tuple[float,
     return sum(ps) / len(ps), sum(ss) / len(ss)
 
 
+def _lines_cell(lines: dict | None) -> str:
+    """What the line calibration chose: "-" (none run), "none (swd x, ink y)" or "s@t (swd x, ink y)"."""
+    if not lines:
+        return "-"
+    what = f"{lines['strength']:.1f}@{lines['edge_at']:.2f}" if lines["drawn"] else "none"
+    dark = "dark" if lines.get("ink_is_dark", True) else "not dark"
+    return f"{what} (swd {lines['swd_ratio']:.2f}, ink {lines['ink_ratio']:.1f}x, {dark})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float)
@@ -114,7 +123,7 @@ def main() -> None:
     print(
         f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
     )
-    header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s} {'min':>5s}  ended by"
+    header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s} {'min':>5s}  {'ended by':9s} lines"
     print(header)
     rows = []
     for look in args.looks.split(","):
@@ -179,12 +188,13 @@ def main() -> None:
         best = max(v[0] for v in base.values())
         row = {"look": look, **{k: {"psnr": v[0], "ssim": v[1]} for k, v in base.items()}, "learned": {"psnr": lp, "ssim": ls},
                "gain_db": lp - best, "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s,
-               "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", "")}  # fmt: skip
+               "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
+               "lines": meta.get("lines")}  # fmt: skip
         rows.append(row)
         cells = " ".join(f"{v[0]:6.2f}/{v[1]:.3f}" for v in base.values())
         print(
             f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}"
-            f" {meta['minutes']:5.2f}  {meta.get('ended_by', '')}",
+            f" {meta['minutes']:5.2f}  {meta.get('ended_by', ''):9s} {_lines_cell(meta.get('lines'))}",
             flush=True,
         )
         if args.no_images:

@@ -15,11 +15,12 @@ from brushwork.stylefile import save_style
 
 
 @pytest.fixture(
-    params=[(False, True, 1.0), (True, False, 1.0), (True, True, 1.0), (True, False, 0.0)],
-    ids=["lite", "lite+smoothing", "lite+structure", "lite+smoothing,detail=0"],
+    params=[(False, True, 1.0), (True, False, 1.0), (True, True, 1.0), (True, False, 0.0), (True, True, 0.0)],
+    ids=["lite", "lite+smoothing", "lite+structure", "lite+smoothing,detail=0", "lite+structure,detail=0"],
 )
 def style(brushwork_home: Path, request: pytest.FixtureRequest) -> Path:
-    structure, lines, detail = request.param  # detail 0: how small unpaired sets' styles are saved
+    # detail 0: how small unpaired sets' styles are saved (with lines where calibration drew them)
+    structure, lines, detail = request.param
     g = trained_like_lite(structure, lines)
     kwargs = {"structure": structure, "lines": lines, "detail": detail}
     return save_style(library.styles_dir() / "s", "lite", kwargs, g.state_dict(), {}, None)

@@ -86,6 +86,8 @@ class StyleRecipe(RecipeBase):
     # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
     # against the style crops' (losses/edges.py); without pairs the stage learns from it alone
     lambda_edges: float = 0.0
+    # lite, unpaired: after training, choose ink lines by a grid search (training/lines.py)
+    line_calibration: bool = False
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0
@@ -118,6 +120,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"max_steps must be 0 (no cap) or positive, got {self.max_steps}")
         if not 0 <= self.lr_decay_start <= 1:
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
+        if self.line_calibration and self.generator != "lite":
+            raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
         if self.idt_kind not in PIXEL_LOSSES:
             raise BrushworkError(f"idt_kind must be one of {', '.join(PIXEL_LOSSES)}, got {self.idt_kind!r}")
         self.check_diffaug()
@@ -143,6 +147,9 @@ def default_recipe(
             # set's edge statistics alone
             r.generator_kwargs = {"structure": True, "lines": False}
             r.lambda_edges = 1.0
+            # ink lines, which no unpaired loss taught by gradient, are chosen after training
+            # by a grid search that keeps them only where the style clearly has them
+            r.line_calibration = True
         else:
             # before/after pairs pin down the few global numbers of the structure stage in a
             # few hundred steps, ink lines included (which no unpaired signal taught: the

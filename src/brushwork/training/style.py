@@ -36,6 +36,7 @@ from ..losses import (
     r1_penalty,
 )
 from ..stylefile import save_style
+from .lines import add_lines
 from .loop import (
     Budget,
     Progress,
@@ -50,6 +51,7 @@ from .loop import (
 from .recipe import StyleRecipe
 
 CL = torch.channels_last  # oneDNN's fast layout for convolutions on CPUs
+LINE_CROPS = 12  # content and style crops on which ink lines are chosen after training
 
 
 class ImagePool:
@@ -350,6 +352,11 @@ def train_style_run(
     g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
     if "detail" in g_kw:  # the residual trains at full strength; the style applies r.detail of it
         g_kw["detail"] = g_final.detail = r.detail
+    if r.line_calibration:  # ink lines, chosen on crops drawn apart from training's random stream
+        crops = torch.Generator().manual_seed(seed + 11)
+        content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
+        style_crops = random_crops(style, LINE_CROPS, r.size, (1.0, 1.0), crops)
+        g_final, g_kw, summary["lines"] = add_lines(g_final, g_kw, content_crops, style_crops)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
     return style_dir

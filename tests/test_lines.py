@@ -1,0 +1,121 @@
+"""Ink lines chosen after unpaired training (training/lines.py): drawn for a set with dark
+outlines, left out for a colour grade, deterministic, and recorded with the style."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import TINY, make_images
+
+from brushwork import nets
+from brushwork.color import luminance
+from brushwork.data import ImageBank
+from brushwork.io import load_folder
+from brushwork.training.lines import add_lines, black_hat, calibrate_lines, ink_colour
+from brushwork.training.loop import Budget
+from brushwork.training.recipe import default_recipe
+from brushwork.training.style import train_style_run
+
+
+def blocks(n: int, seed: int, size: int = 96) -> torch.Tensor:
+    """Piecewise-flat images of random colours (in [-0.6, 0.8]): edges and nothing else."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, 6, 6, generator=g) * 1.4 - 0.6
+    return F.interpolate(coarse, size=(size, size), mode="nearest")
+
+
+def outlined(x: torch.Tensor) -> torch.Tensor:
+    """A cartoon-like look: the image with thick near-black lines along its edges."""
+    lum = F.pad(luminance(x), (1, 1, 1, 1), mode="replicate")
+    edge = ((lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]).abs() + (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]).abs()) > 0.05
+    edge = F.max_pool2d(edge.float(), 3, 1, 1)
+    return x * (1 - edge) - 0.9 * edge
+
+
+def lined_lite() -> torch.nn.Module:
+    return nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, structure=True).eval()
+
+
+def test_black_hat_finds_thin_dark_structures_only() -> None:
+    img = torch.zeros(1, 1, 40, 40)
+    img[..., 10:13, :] = -1.0  # a thin dark line
+    img[..., 25:, :] = -1.0  # a wide dark region
+    bh = black_hat(img)
+    assert bh[..., 11, 5] == pytest.approx(1.0) and bh[..., 35, 5] == 0 and bh[..., 5, 5] == 0
+
+
+def test_lines_are_drawn_for_an_outlined_style_in_its_ink_colour() -> None:
+    content, style = blocks(6, seed=1), outlined(blocks(6, seed=2))
+    assert (ink_colour(style) < -0.8).all()
+    g = lined_lite()
+    report = calibrate_lines(g, content, style)
+    assert report["drawn"] and report["strength"] == 1.0 and report["swd_ratio"] < 0.9 and report["ink_ratio"] > 3
+    assert g.structure.ink[1].item() == report["strength"]
+    with torch.no_grad():  # the output now darkens the content's edges
+        out = g.colour(content)
+    edges = outlined(content) < -0.8
+    assert out[edges].mean() < content[edges].mean() - 0.3
+    assert calibrate_lines(lined_lite(), content, style) == report  # deterministic
+
+
+def test_no_lines_for_a_colour_grade_the_colour_stages_learned() -> None:
+    shift = torch.tensor([0.25, 0.1, -0.1])
+    content, style = blocks(6, seed=1), blocks(6, seed=2) * 0.6 + shift.view(1, 3, 1, 1)
+    g = lined_lite()
+    with torch.no_grad():  # colour stages as training leaves them: the grade itself
+        g.tone.matrix.copy_(0.6 * torch.eye(3))
+        g.tone.bias.copy_(shift)
+        before = g.colour(content)
+    report = calibrate_lines(g, content, style)
+    assert not report["drawn"] and report["strength"] == 0.0
+    assert (g.structure.ink == 0).all()
+    with torch.no_grad():
+        assert torch.equal(g.colour(content), before)  # the output is what it was
+
+
+def test_no_lines_in_a_mid_grey_ink() -> None:
+    """Flat regions' borders are "darker than their surroundings" too; ink must be dark."""
+    content, style = blocks(6, seed=1), blocks(6, seed=2) * 0.5
+    report = calibrate_lines(lined_lite(), content, style)
+    assert not report["drawn"] and not report["ink_is_dark"]
+
+
+def test_add_lines_keeps_the_trained_numbers_and_changes_kwargs_only_when_drawn() -> None:
+    kw = {"ngf": 4, "n_blocks": 1, "lut_size": 5, "structure": True, "lines": False, "detail": 0.0}
+    g = nets.create("generator", "lite", **kw).eval()
+    with torch.no_grad():
+        g.structure.mix.fill_(0.2)
+    content, style = blocks(6, seed=1), outlined(blocks(6, seed=2))
+    lined, lined_kw, report = add_lines(g, kw, content, style)
+    assert report is not None and report["drawn"] and lined_kw == {**kw, "lines": True} and lined is not g
+    for k, v in g.state_dict().items():
+        assert torch.equal(lined.state_dict()[k], v), k
+    same, same_kw, report = add_lines(g, kw, content, blocks(6, seed=2))  # a style like the photos
+    assert report is not None and not report["drawn"] and same is g and same_kw == kw
+    plain = {**kw, "structure": False}
+    assert add_lines(nets.create("generator", "lite", **plain), plain, content, style)[2] is None
+
+
+def test_recipe_calibrates_lines_for_unpaired_lite_only() -> None:
+    assert default_recipe(12).line_calibration and default_recipe(500).line_calibration
+    assert not default_recipe(12, n_pairs=5).line_calibration  # pairs teach the lines directly
+    assert not default_recipe(12, generator="resnet").line_calibration
+    assert not default_recipe(12, line_calibration=False).line_calibration
+
+
+def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
+    content = ImageBank(load_folder(make_images(tmp_path / "c", 2, seed=1)).images, 32)
+    style = ImageBank(load_folder(make_images(tmp_path / "s", 2, seed=2)).images, 32)
+    r = default_recipe(len(style), size=32, **TINY)
+    path = train_style_run(
+        content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / "run",
+        style_dir=tmp_path / "style", budget=Budget(steps=2), seed=1, device="cpu", quiet=True,
+    )  # fmt: skip
+    meta = json.loads((path / "style.json").read_text())
+    lines = meta["training"]["lines"]
+    assert set(lines) == {"drawn", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio"}
+    assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]
