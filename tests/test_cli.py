@@ -37,7 +37,8 @@ def test_train_apply_styles(
         ]
     )
     assert rc == 0
-    assert "style 'tiny' saved" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "style 'tiny' saved" in out_text and "ink lines: " in out_text  # the calibration's decision
 
     # a folder with a nested image, a broken file, and a single file input
     inputs = tmp_path / "in"

@@ -174,6 +174,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not args.dry_run:
         print(f"style {args.name!r} saved to {path}")
+        lines = json.loads((path / "style.json").read_text()).get("training", {}).get("lines")
+        if lines:  # what the line calibration after unpaired training decided
+            print(
+                f"ink lines: drawn (edge threshold {lines['edge_at']})"
+                if lines["drawn"]
+                else "ink lines: none (the style images show no clear dark outlines)"
+            )
     return 0
 
 

@@ -19,8 +19,9 @@ numbers are chosen by a small grid search instead:
   (multi-scale patch SWD, fixed projections, at most ``max_swd_ratio`` of it without).
 
 On the benchmark's four looks and two photo splits (docs/benchmarks.md) the cartoon's ink
-ratio was 4.5-36 and its SWD ratio 0.57-0.67; the colour grade, charcoal and oil looks had
-ink ratios of 0.8-2.4 or SWD ratios of 0.92-3.1, and got no lines.
+ratio was 4.5-39 and its SWD ratio 0.57-0.68; the colour grade and oil had ink ratios of
+1.1-2.5 and SWD ratios of 0.84-0.93, charcoal (soft strokes, not ink) SWD ratios of 2.1-3.2,
+and none of them got lines.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _ink_fraction(x: torch.Tensor, colour: torch.Tensor) -> float:
 
 @torch.no_grad()
 def calibrate_lines(
-    g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, max_swd_ratio: float = 0.9,
+    g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, max_swd_ratio: float = 0.8,
     min_ink_ratio: float = 3.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Choose the line stage's numbers of ``g`` (a `lite` generator with a structure stage
