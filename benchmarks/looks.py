@@ -76,9 +76,40 @@ def oil(x: torch.Tensor, radius: int = 4) -> torch.Tensor:
     return cols.gather(0, idx)[0].clamp(0, 1)
 
 
+def teal_orange(x: torch.Tensor) -> torch.Tensor:
+    """Split toning: shadows toward teal, highlights toward orange, a little more contrast."""
+    l = _lum(x)
+    c = (x - 0.5) * 1.15 + 0.5
+    shadow, light = (1 - l) ** 2, l**2
+    tint = shadow * torch.tensor([-0.10, 0.04, 0.08]).view(1, 3, 1, 1) + light * torch.tensor([0.08, 0.02, -0.09]).view(
+        1, 3, 1, 1
+    )
+    return (c + tint).clamp(0, 1)
+
+
+def sketch(x: torch.Tensor) -> torch.Tensor:
+    """Pencil sketch: white paper, thin grey-black lines whose darkness follows edge strength."""
+    l = _blur(_lum(x), 1.0)
+    strength = ((_sobel(l) - 0.03) * 12).clamp(0, 1)
+    return (0.96 - 0.8 * strength).expand(-1, 3, -1, -1).clamp(0, 1)
+
+
+def poster(x: torch.Tensor) -> torch.Tensor:
+    """Flat colour without outlines: smoothed and posterised to 4 levels per channel."""
+    return torch.round(_blur(x, 2.0) * 3) / 3
+
+
 LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sepia": sepia,
     "cartoon": cartoon,
     "charcoal": charcoal,
     "oil": oil,
+}
+
+# further looks, never used to choose a setting: a check of how the recipe generalises
+# (`quality.py --looks teal,sketch,poster`); the acceptance run uses the four above
+EXTRA_LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "teal": teal_orange,
+    "sketch": sketch,
+    "poster": poster,
 }

@@ -31,7 +31,7 @@ from brushwork.stylizer import Stylizer
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
-from looks import LOOKS
+from looks import EXTRA_LOOKS, LOOKS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 
@@ -50,7 +50,7 @@ def split_photos(root: Path) -> tuple[list[torch.Tensor], list[torch.Tensor], li
 
 def apply_look(look: str, t: torch.Tensor) -> torch.Tensor:
     """[3, H, W] in [-1, 1] -> look, same range."""
-    return LOOKS[look](((t + 1) / 2)[None])[0] * 2 - 1
+    return {**LOOKS, **EXTRA_LOOKS}[look](((t + 1) / 2)[None])[0] * 2 - 1
 
 
 def hist_match(x: torch.Tensor, style: list[torch.Tensor]) -> torch.Tensor:
