@@ -164,6 +164,7 @@ def _overrides(items: list[str]) -> dict[str, object]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .api import train_style
+    from .stylefile import read_meta
 
     overrides = _overrides(args.set)
     path = train_style(
@@ -174,7 +175,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not args.dry_run:
         print(f"style {args.name!r} saved to {path}")
-        lines = json.loads((path / "style.json").read_text()).get("training", {}).get("lines")
+        lines = read_meta(path).get("training", {}).get("lines")
         if lines:  # what the line calibration after unpaired training decided
             print(
                 f"ink lines: drawn (edge threshold {lines['edge_at']})"

@@ -91,13 +91,17 @@ def calibrate_lines(
     dark = luminance(colour.view(1, 3, 1, 1)).item() <= dark_tones + 0.05
     # the threshold that draws as much ink as the style holds
     st.ink.copy_(torch.tensor([0.0, LINE_STRENGTH]))
-    gaps = []
+    best: tuple[float, float, torch.Tensor] | None = None  # (ink-count gap, threshold, output)
     for at in EDGE_THRESHOLDS:
         st.edge_at.fill_(at)
-        gaps.append(abs(_ink_fraction(g.colour(content), colour) - style_ink))
-    at = EDGE_THRESHOLDS[gaps.index(min(gaps))]
+        out = g.colour(content)
+        gap = abs(_ink_fraction(out, colour) - style_ink)
+        if best is None or gap < best[0]:
+            best = (gap, at, out)
+    assert best is not None
+    _, at, lined = best
     st.edge_at.fill_(at)
-    swd_ratio = _swd(g.colour(content), style) / _swd(plain, style)
+    swd_ratio = _swd(lined, style) / _swd(plain, style)
     drawn = dark and ink_ratio >= min_ink_ratio and swd_ratio <= max_swd_ratio
     if not drawn:
         st.ink.zero_()
