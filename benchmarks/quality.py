@@ -84,10 +84,11 @@ def score(preds: list[torch.Tensor], truths: list[torch.Tensor]) -> tuple[float,
 
 
 def _lines_cell(lines: dict | None) -> str:
-    """What the line calibration chose: "-" (none run), "none (swd x, ink y)" or "s@t (swd x, ink y)"."""
+    """What the line calibration chose: "-" (none run), "none (swd x, ink y)" or "s@t[ drawing] (swd x, ink y)"."""
     if not lines:
         return "-"
     what = f"{lines['strength']:.1f}@{lines['edge_at']:.2f}" if lines["drawn"] else "none"
+    what += " drawing" if lines.get("drawing") else ""
     dark = "dark" if lines.get("ink_is_dark", True) else "not dark"
     return f"{what} (swd {lines['swd_ratio']:.2f}, ink {lines['ink_ratio']:.1f}x, {dark})"
 

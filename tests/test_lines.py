@@ -1,5 +1,6 @@
 """Ink lines chosen after unpaired training (training/lines.py): drawn for a set with dark
-outlines, left out for a colour grade, deterministic, and recorded with the style."""
+outlines, left out for a colour grade, lines and paper tones for a drawing, deterministic,
+and recorded with the style."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from brushwork import nets
 from brushwork.color import luminance
 from brushwork.data import ImageBank
 from brushwork.io import load_folder
-from brushwork.training.lines import add_lines, black_hat, calibrate_lines, ink_colour
+from brushwork.training.lines import add_lines, apply_curve, black_hat, calibrate_lines, chroma, ink_colour, thin_ink
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -34,6 +35,13 @@ def outlined(x: torch.Tensor) -> torch.Tensor:
     edge = ((lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]).abs() + (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]).abs()) > 0.05
     edge = F.max_pool2d(edge.float(), 3, 1, 1)
     return x * (1 - edge) - 0.9 * edge
+
+
+def drawn(x: torch.Tensor) -> torch.Tensor:
+    """A pencil-drawing-like look: white paper, thin dark-grey lines along the image's edges."""
+    lum = F.pad(luminance(x), (1, 1, 1, 1), mode="replicate")
+    edge = ((lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]).abs() + (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]).abs()) > 0.05
+    return (0.9 - 1.5 * edge.float()).expand(-1, 3, -1, -1)
 
 
 def lined_lite() -> torch.nn.Module:
@@ -59,6 +67,43 @@ def test_lines_are_drawn_for_an_outlined_style_in_its_ink_colour() -> None:
         out = g.colour(content)
     edges = outlined(content) < -0.8
     assert out[edges].mean() < content[edges].mean() - 0.3
+    assert calibrate_lines(lined_lite(), content, style) == report  # deterministic
+    # a colourful style with black fills as well as outlines: lines, and no tone curves
+    assert not report["drawing"] and report["chroma"] > 0.06
+    assert torch.equal(g.lut.lut, lined_lite().lut.lut)
+
+
+def test_thin_ink_and_chroma() -> None:
+    img = torch.full((1, 3, 40, 40), 0.8)
+    img[..., 10:12, :] = -0.8  # a thin dark line
+    ink = torch.full((3,), -0.8)
+    assert thin_ink(img, ink) == 1.0 and chroma(img) == 0.0
+    img[..., 25:, :] = -0.8  # and a wide dark region of the same colour
+    assert 0.05 < thin_ink(img, ink) < 0.2
+    img[:, 0] += 0.3  # red + 0.3: luminance + 0.0897; |r - l| 0.2103, |g - l| = |b - l| 0.0897
+    assert chroma(img) == pytest.approx((0.2103 + 2 * 0.0897) / 3, abs=1e-4)
+
+
+def test_apply_curve_interpolates_between_knots_and_holds_at_the_ends() -> None:
+    xs, ys = torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([0.0, 0.5, 0.6])
+    out = apply_curve(torch.tensor([-2.0, -0.5, 0.5, 3.0]), xs, ys)
+    assert torch.allclose(out, torch.tensor([0.0, 0.25, 0.55, 0.6]), atol=1e-5)
+
+
+def test_a_drawing_gets_lines_and_paper_tones() -> None:
+    """Grey paper with thin strokes: the lines are drawn and the photo's colours go to the
+    paper, its edges to the strokes (the colour stages alone would leave a faded photo)."""
+    content, style = blocks(6, seed=1) * 0.7 + 0.2, drawn(blocks(6, seed=2))  # photos lighter than the ink
+    g = lined_lite()
+    report = calibrate_lines(g, content, style)
+    assert report["drawing"] and report["drawn"] and report["thin_ink"] == 1.0 and report["chroma"] == 0.0
+    with torch.no_grad():
+        out = g.colour(content)
+    lines = drawn(content)[:, :1] < 0
+    near = F.max_pool2d(lines.float(), 7, 1, 3) > 0
+    paper = out[(~near).expand_as(out)]
+    assert paper.mean() > 0.7 and paper.std() < 0.2  # the blocks' colours became paper
+    assert out[lines.expand_as(out)].mean() < paper.mean() - 0.5  # the edges became strokes
     assert calibrate_lines(lined_lite(), content, style) == report  # deterministic
 
 
@@ -117,5 +162,7 @@ def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
     )  # fmt: skip
     meta = json.loads((path / "style.json").read_text())
     lines = meta["training"]["lines"]
-    assert set(lines) == {"drawn", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio"}
+    assert set(lines) == {
+        "drawn", "drawing", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio", "thin_ink", "chroma",
+    }  # fmt: skip
     assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]

@@ -177,11 +177,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"style {args.name!r} saved to {path}")
         lines = read_meta(path).get("training", {}).get("lines")
         if lines:  # what the line calibration after unpaired training decided
-            print(
-                f"ink lines: drawn (edge threshold {lines['edge_at']})"
-                if lines["drawn"]
-                else "ink lines: none (the style images show no clear dark outlines)"
-            )
+            if lines.get("drawing"):
+                print(f"ink lines: drawn, with paper and stroke tones (a drawing; edge threshold {lines['edge_at']})")
+            elif lines["drawn"]:
+                print(f"ink lines: drawn (edge threshold {lines['edge_at']})")
+            else:
+                print("ink lines: none (the style images show no clear dark outlines)")
     return 0
 
 

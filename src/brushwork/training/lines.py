@@ -18,10 +18,28 @@ numbers are chosen by a small grid search instead:
   stages), and the lines bring the output's patch distribution closer to the style's
   (multi-scale patch SWD, fixed projections, at most ``max_swd_ratio`` of it without).
 
-On the benchmark's four looks and two photo splits (docs/benchmarks.md) the cartoon's ink
-ratio was 4.5-39 and its SWD ratio 0.57-0.68; the colour grade and oil had ink ratios of
-1.1-2.5 and SWD ratios of 0.84-0.93, charcoal (soft strokes, not ink) SWD ratios of 2.1-3.2,
-and none of them got lines.
+A **drawing** (pencil, charcoal, ink on paper) is recognised and treated apart: its ink is
+dark, every ink-coloured pixel of it lies on a thin structure (``thin_ink``: the fraction of
+ink-coloured pixels with a black-hat above 0.2; a cartoon's black fills or a photo's
+shadows are wide) and it is nearly without colour (``chroma``: mean distance of a pixel
+from its grey). For a drawing the patch SWD is no guide: the colour stages leave a faded
+photo, lines drawn on it make it darker still (SWD ratio 1.4-3.1), yet lines plus paper
+tones are what the drawing is. So a drawing always gets lines, at the edge threshold where
+they cover as many pixels as the style's strokes do (black-hat above 0.2: a drawing's
+ink-coloured pixels are only its strokes' darkest cores, too few to count by), and then its
+*tones*: one
+monotone curve per channel, mapping the lined output's pixel distribution on the crops
+onto the style's (quantile matching), baked into the LUT and the ink colour. The photo's
+flat areas go to the paper, its lines to the strokes. Applied to colourful styles the same
+curves bake the content and style sets' differences of subject into every photo, which
+is why they are used for drawings only.
+
+On the benchmark's looks and two photo splits (docs/benchmarks.md) the cartoon's ink ratio
+was 4.5-39 and its SWD ratio 0.57-0.68 (lines, no curves: it is colourful, thin-ink
+fraction 0.55-0.62); the colour grades, oil and the posterised look had ink ratios of
+0.7-2.5 (one of 782, stopped by SWD ratio 0.82) and no lines; the charcoal and the pencil
+sketch (thin-ink fraction 1.00, chroma 0.018 and 0.000, against <= 0.66 and >= 0.107 for
+every other look) were drawings.
 """
 
 from __future__ import annotations
@@ -37,9 +55,14 @@ from ..color import luminance
 from ..losses import patch_swd
 
 LINE_STRENGTH = 1.0  # the 3x3-thickened lines are drawn in the ink colour itself
-EDGE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)  # Sobel magnitude at the lines' half strength
+# Sobel magnitude at the lines' half strength (a drawing's sparse strokes need the high ones)
+EDGE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5)
 DARK_QUANTILE = 0.25  # the ink's luminance is at most this quantile of the style's (+0.05)
 INK_RADIUS = 0.15  # RGB distance (in [-1, 1]) within which a pixel counts as ink-coloured
+THIN_LEVEL = 0.2  # black-hat above which an ink-coloured pixel lies on a thin structure
+DRAWING_THIN = 0.85  # a drawing: at least this fraction of its ink is thin ...
+DRAWING_CHROMA = 0.06  # ... and its mean chroma is at most this
+CURVE_KNOTS = 65  # quantiles of the per-channel tone curves fitted for a drawing
 
 
 def black_hat(lum: torch.Tensor, k: int = 11) -> torch.Tensor:
@@ -68,6 +91,50 @@ def _ink_fraction(x: torch.Tensor, colour: torch.Tensor) -> float:
     return float(((x.float() - colour.view(1, 3, 1, 1)).square().sum(1).sqrt() < INK_RADIUS).float().mean())
 
 
+def _ink_mask(x: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
+    return (x.float() - colour.view(1, 3, 1, 1)).square().sum(1, keepdim=True).sqrt() < INK_RADIUS
+
+
+def thin_ink(x: torch.Tensor, colour: torch.Tensor) -> float:
+    """Fraction of the ink-coloured pixels of ``x`` [B, 3, H, W] that lie on thin dark
+    structures (black-hat above ``THIN_LEVEL``): 1 for pure line work, low where dark fills
+    or shadows share the ink's colour."""
+    ink = _ink_mask(x, colour)
+    thin = ink & (black_hat(luminance(x.float())) > THIN_LEVEL)
+    return float(thin.sum()) / max(1.0, float(ink.sum()))
+
+
+def chroma(x: torch.Tensor) -> float:
+    """Mean absolute distance of each channel from the pixel's luminance (0 for grey)."""
+    return float((x.float() - luminance(x.float())).abs().mean())
+
+
+def fit_curves(src: torch.Tensor, dst: torch.Tensor, knots: int = CURVE_KNOTS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel monotone curves taking the pixel distribution of ``src`` onto ``dst``
+    (both [B, 3, H, W]): knots ``(xs, ys)``, each [3, knots], at matching quantiles."""
+    qs = torch.linspace(0, 1, knots)
+    xs = torch.stack([torch.quantile(src[:, c].flatten()[::7].float(), qs) for c in range(3)])
+    ys = torch.stack([torch.quantile(dst[:, c].flatten()[::7].float(), qs) for c in range(3)])
+    return xs, ys
+
+
+def apply_curve(v: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear curve through knots ``xs`` -> ``ys`` ([K]) at ``v``; held at the ends."""
+    xs = xs + torch.arange(len(xs), dtype=xs.dtype) * 1e-6  # strictly increasing knots
+    idx = torch.searchsorted(xs, v.contiguous()).clamp(1, len(xs) - 1)
+    x0, x1, y0, y1 = xs[idx - 1], xs[idx], ys[idx - 1], ys[idx]
+    return y0 + ((v - x0) / (x1 - x0)).clamp(0, 1) * (y1 - y0)
+
+
+def _bake_curves(g: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> None:
+    """Compose the curves after the LUT and the ink colour of ``g``, in place: exact where a
+    pixel is all paper or all line (the line mask is 0 or 1), interpolated between."""
+    lut, ink = g.lut.lut, g.structure.ink_colour
+    for c in range(3):
+        lut[:, c] = apply_curve(lut[:, c].flatten(), xs[c], ys[c]).view_as(lut[:, c])
+        ink[c] = apply_curve(ink[c : c + 1], xs[c], ys[c])[0]
+
+
 @torch.no_grad()
 def calibrate_lines(
     g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, max_swd_ratio: float = 0.8,
@@ -89,26 +156,39 @@ def calibrate_lines(
     # ink is among the style's darkest quarter of tones (not the mid-grey border of a flat region)
     dark_tones = torch.quantile(luminance(style.float()).flatten(), DARK_QUANTILE).item()
     dark = luminance(colour.view(1, 3, 1, 1)).item() <= dark_tones + 0.05
-    # the threshold that draws as much ink as the style holds
+    thin, grey = thin_ink(style, colour), chroma(style)
+    drawing = dark and thin >= DRAWING_THIN and grey <= DRAWING_CHROMA
+    # the threshold that draws as much ink as the style holds; for a drawing, the one whose
+    # lines cover as many pixels as the style's strokes (its ink-coloured pixels are only the
+    # strokes' darkest cores: thick lines matched to them would be too few)
+    strokes = float((black_hat(luminance(style.float())) > THIN_LEVEL).float().mean())
     st.ink.copy_(torch.tensor([0.0, LINE_STRENGTH]))
-    best: tuple[float, float, torch.Tensor] | None = None  # (ink-count gap, threshold, output)
+    best: tuple[float, float, torch.Tensor] | None = None  # (gap, threshold, output)
     for at in EDGE_THRESHOLDS:
         st.edge_at.fill_(at)
         out = g.colour(content)
-        gap = abs(_ink_fraction(out, colour) - style_ink)
+        if drawing:
+            gap = abs(float((st(content)[1] > 0.5).float().mean()) - strokes)
+        else:
+            gap = abs(_ink_fraction(out, colour) - style_ink)
         if best is None or gap < best[0]:
             best = (gap, at, out)
     assert best is not None
     _, at, lined = best
     st.edge_at.fill_(at)
-    swd_ratio = _swd(lined, style) / _swd(plain, style)
-    drawn = dark and ink_ratio >= min_ink_ratio and swd_ratio <= max_swd_ratio
+    swd_plain = _swd(plain, style)
+    swd_ratio = _swd(lined, style) / swd_plain
+    if drawing:  # lines, then the paper's and the strokes' tones
+        _bake_curves(g, *fit_curves(lined, style))
+        swd_ratio = _swd(g.colour(content), style) / swd_plain
+    drawn = drawing or (dark and ink_ratio >= min_ink_ratio and swd_ratio <= max_swd_ratio)
     if not drawn:
         st.ink.zero_()
     return {
-        "drawn": drawn, "strength": LINE_STRENGTH if drawn else 0.0, "edge_at": at,
-        "colour": [round(v, 4) for v in colour.tolist()], "ink_is_dark": dark, "swd_ratio": round(swd_ratio, 4),
-        "ink_ratio": round(ink_ratio, 3),
+        "drawn": drawn, "drawing": drawing, "strength": LINE_STRENGTH if drawn else 0.0, "edge_at": at,
+        "colour": [round(v, 4) for v in st.ink_colour.tolist()], "ink_is_dark": dark,
+        "swd_ratio": round(swd_ratio, 4), "ink_ratio": round(ink_ratio, 3), "thin_ink": round(thin, 3),
+        "chroma": round(grey, 4),
     }  # fmt: skip
 
 
