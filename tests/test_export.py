@@ -57,3 +57,19 @@ def test_onnxruntime_backend_gives_the_same_image(style: Path) -> None:
     a = Stylizer.load(style, device="cpu", precision="fp32")(img)
     b = Stylizer.load(style, device="cpu", backend="onnxruntime")(img)
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_onnxruntime_backend_at_a_structure_scale(brushwork_home: Path) -> None:
+    """A photo 3x the style's training size: the exported graph for that scale (its own
+    cache entry) gives the PyTorch result, tiles included."""
+    g = trained_like_lite(True, True)
+    kwargs = {"structure": True, "lines": True, "detail": 0.0}
+    path = save_style(library.styles_dir() / "scaled", "lite", kwargs, g.state_dict(), {"work_side": 32}, None)
+    img = (np.random.default_rng(1).random((90, 101, 3)) * 255).astype(np.uint8)
+    a = Stylizer.load(path, device="cpu", precision="fp32")
+    b = Stylizer.load(path, device="cpu", backend="onnxruntime")
+    assert a.structure_scale(90, 101) == 3
+    for tile in (None, 64):
+        a.tile = b.tile = tile
+        assert np.abs(a(img).astype(int) - b(img).astype(int)).max() <= 1
+    assert len(list((brushwork_home / "cache" / "onnx").glob("*.onnx"))) == 2  # scale 1 (at load) and 3

@@ -166,3 +166,4 @@ def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
         "drawn", "drawing", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio", "thin_ink", "chroma",
     }  # fmt: skip
     assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]
+    assert meta["training"]["work_side"] == 48  # make_images' 48 x 40 photos: the scale lines are drawn at

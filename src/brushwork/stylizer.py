@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +97,10 @@ class Stylizer:
             raise BrushworkError(f"unknown backend {backend!r} (use torch or onnxruntime)")
         self.backend = backend
         self._ort: Any = None
+        self._ort_by_scale: dict[int, Any] = {}
         if backend == "onnxruntime":
-            from .export import onnx_runner
-            from .library import home
-
             self.dtype = torch.float32  # the exported graph is float32
-            self._ort = onnx_runner(self.generator, home() / "cache" / "onnx")
+            self._ort = self._onnx(1)
 
     @classmethod
     def load(
@@ -109,6 +109,40 @@ class Stylizer:
         path = resolve(name_or_path)
         g, meta = load_style(path)
         return cls(g, meta, path, device=device, precision=precision, **controls)
+
+    def _onnx(self, scale: int) -> Any:
+        """The ONNX Runtime session for the generator at structure scale ``scale`` (one
+        exported graph per scale, made on first use)."""
+        if scale not in self._ort_by_scale:
+            from .export import onnx_runner
+            from .library import home
+
+            with self._at_scale(scale):
+                self._ort_by_scale[scale] = onnx_runner(self.generator, home() / "cache" / "onnx")
+        return self._ort_by_scale[scale]
+
+    def structure_scale(self, h: int, w: int) -> int:
+        """How many times larger an h x w image is than the images the style learned from
+        (``work_side`` in its training summary), rounded; 1 below 1.5x, for generators
+        without a pixel-sized structure stage and for styles that do not record it."""
+        side = (self.meta.get("training") or {}).get("work_side")
+        if getattr(self.generator, "structure", None) is None or not side:
+            return 1
+        r = max(h, w) / float(side)
+        return max(1, round(r)) if r >= 1.5 else 1
+
+    @contextmanager
+    def _at_scale(self, scale: int) -> Iterator[None]:
+        """The generator's structure stage at ``scale`` for the duration."""
+        st = getattr(self.generator, "structure", None)
+        if st is None:
+            yield
+            return
+        before, st.scale = st.scale, scale
+        try:
+            yield
+        finally:
+            st.scale = before
 
     @property
     def name(self) -> str:
@@ -146,12 +180,25 @@ class Stylizer:
     ) -> torch.Tensor:
         """[B, 3, H, W] in [-1, 1] -> same shape in [-1, 1], float32 on the CPU."""
         h, w = x.shape[-2:]
-        t = tile or self.tile_size(h, w)
+        scale = self.structure_scale(h, w)
+        with self._at_scale(scale):
+            y = self._stylize(x, tile or self.tile_size(h, w), scale)
+        s = self.strength if strength is None else strength
+        pc = self.preserve_color if preserve_color is None else preserve_color
+        if s == 1.0 and not pc:
+            return y.clamp_(-1, 1)  # y is our own buffer: no extra full-size copy
+        return blend_controls(x.float().cpu(), y, s, pc)
+
+    def _stylize(self, x: torch.Tensor, t: int | None, scale: int) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if self._ort is not None:
+            self._ort = self._onnx(scale)
         align = int(getattr(self.generator, "align", 4))
+        context = max(64, 32 * scale)  # the structure stage's reach grows with its scale
         if t is None:
             y = self._run(x)
         elif self._ort is not None or not any(isinstance(m, nn.InstanceNorm2d) for m in self.generator.modules()):
-            y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
+            y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
         else:
             # networks with instance norm (resnet) share one set of statistics, taken on a
             # whole-image pass at a size that fits the budget, so tiles cannot drift apart
@@ -161,12 +208,8 @@ class Stylizer:
                 small = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
             ref = small.to(self.device).contiguous(memory_format=torch.channels_last)
             with autocast(self.device, self.dtype), shared_norm_stats(self.generator, ref):
-                y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=64, align=align)
-        s = self.strength if strength is None else strength
-        pc = self.preserve_color if preserve_color is None else preserve_color
-        if s == 1.0 and not pc:
-            return y.clamp_(-1, 1)  # y is our own buffer: no extra full-size copy
-        return blend_controls(x.float().cpu(), y, s, pc)
+                y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
+        return y
 
     def __call__(
         self,

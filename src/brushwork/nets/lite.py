@@ -127,12 +127,21 @@ class Structure(nn.Module):
     (identity). Few parameters learn from every pixel of every crop, so they settle in a few
     hundred steps where a convolution's many weights pick up noise. Computed in float32
     (guided-filter variances are differences of squares).
+
+    Both operators work in pixels, so ``scale`` (not a weight: set by whoever applies the
+    style, 1 in training) says how many times larger the image is than the ones the style
+    learned from: the guided filters' coefficients are then computed on a grid ``scale``
+    times coarser and the lines on the luminance averaged over ``scale`` x ``scale`` blocks,
+    so a 6000-pixel photo gets the same smoothing and lines, relative to its size, as the
+    1024-pixel images of training (at scale 1 a line threshold calibrated there finds a
+    sixth of the gradient per pixel, and the lines all but vanish).
     """
 
     def __init__(self, radii: tuple[int, ...] = (2, 4, 8), lines: bool = True) -> None:
         super().__init__()
         self.radii = tuple(radii)
         self.has_lines = lines
+        self.scale = 1  # image size against training's (an integer; see the class docstring)
         self.mix = nn.Parameter(torch.zeros(len(radii)))
         self.log_eps = nn.Parameter(torch.full((len(radii),), math.log(1e-2)))
         if not lines:
@@ -144,11 +153,12 @@ class Structure(nn.Module):
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         """x + sum_i mix_i (guided_filter_i(x) - x), with the guided filters' coefficients
-        computed at half resolution and upsampled (He and Sun's fast guided filter: a
-        quarter of the cost, the edges still taken from the full-resolution guide)."""
+        computed at half resolution (1 / (2 scale)) and upsampled (He and Sun's fast guided
+        filter: a quarter of the cost, the edges still taken from the full-resolution guide)."""
         h, w = x.shape[-2:]
+        f = 2 * self.scale
         g = luminance(x)
-        lo = F.avg_pool2d(F.pad(torch.cat([g, x], 1), (0, w % 2, 0, h % 2), mode="replicate"), 2)
+        lo = F.avg_pool2d(F.pad(torch.cat([g, x], 1), (0, (-w) % f, 0, (-h) % f), mode="replicate"), f)
         gl, xl = lo[:, :1], lo[:, 1:]
         stats = torch.cat([gl, xl, gl * xl, gl * gl], 1)
         coeff = xl.new_zeros(xl.shape[0], 6, *xl.shape[-2:])  # sum_i mix_i (a_i, b_i), low resolution
@@ -157,12 +167,17 @@ class Structure(nn.Module):
             mg, mx, mgx, mgg = m[:, :1], m[:, 1:4], m[:, 4:7], m[:, 7:]
             a = (mgx - mg * mx) / ((mgg - mg * mg).clamp_min(0) + self.log_eps[i].exp())
             coeff = coeff + self.mix[i] * _box(torch.cat([a, mx - a * mg], 1), max(1, r // 2))
-        up = F.interpolate(coeff, scale_factor=2.0, mode="bilinear", align_corners=False)[..., :h, :w]
+        up = F.interpolate(coeff, scale_factor=float(f), mode="bilinear", align_corners=False)[..., :h, :w]
         return x + up[:, :3] * g + up[:, 3:] - self.mix.sum() * x
 
     def lines(self, x: torch.Tensor) -> torch.Tensor:
-        """Line mask [B, 1, H, W] (0: none) from the luminance edges of x."""
-        lum = F.pad(luminance(x), (1, 1, 1, 1), mode="replicate")
+        """Line mask [B, 1, H, W] (0: none) from the luminance edges of x (at 1 / scale)."""
+        h, w = x.shape[-2:]
+        k = self.scale
+        lum = luminance(x)
+        if k > 1:
+            lum = F.avg_pool2d(F.pad(lum, (0, (-w) % k, 0, (-h) % k), mode="replicate"), k)
+        lum = F.pad(lum, (1, 1, 1, 1), mode="replicate")
         gx = (lum[..., 2:, 2:] + 2 * lum[..., 1:-1, 2:] + lum[..., :-2, 2:]) - (
             lum[..., 2:, :-2] + 2 * lum[..., 1:-1, :-2] + lum[..., :-2, :-2]
         )
@@ -171,7 +186,10 @@ class Structure(nn.Module):
         )
         mag = (gx.square() + gy.square() + 1e-8).sqrt() / 4
         e = torch.sigmoid(self.log_sharp.exp() * (mag - self.edge_at))
-        return self.ink[0] * e + self.ink[1] * F.max_pool2d(e, 3, stride=1, padding=1)
+        m = self.ink[0] * e + self.ink[1] * F.max_pool2d(e, 3, stride=1, padding=1)
+        if k > 1:
+            m = F.interpolate(m, scale_factor=float(k), mode="bilinear", align_corners=False)[..., :h, :w]
+        return m
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """-> (smoothed image, line mask or None)."""
@@ -248,7 +266,11 @@ class LiteGenerator(nn.Module):
             kwargs["lines"] = "structure.ink" in state_keys
         return kwargs
 
-    align = 4  # total stride: tiles that start on multiples of 4 see the same pixel grid
+    @property
+    def align(self) -> int:
+        """Tiles that start on multiples of this see the same pixel grid as the whole image:
+        the residual's total stride (4), times the structure stage's scale (its coarse grids)."""
+        return 4 * (self.structure.scale if self.structure is not None else 1)
 
     @property
     def bytes_per_pixel(self) -> int:

@@ -7,6 +7,7 @@ checkpoint } -> save the EMA generator as a style folder.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -336,6 +337,9 @@ def train_style_run(
         "method": r.method, "loss": r.loss, "steps": budget.step,
         "minutes": round(budget.elapsed / 60, 2), "seed": seed, "ended_by": budget.ended_by(),
         "content_images": len(content), "style_images": len(style),
+        # the long side of the photos it learned from (median): pixel-sized operators are
+        # scaled to it when the style is applied to larger images
+        "work_side": int(statistics.median(max(t.shape[-2:]) for t in content.tensors)),
         "pairs": 0 if pairs is None else len(pairs.before),
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
