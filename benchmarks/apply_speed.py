@@ -9,7 +9,8 @@ where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up t
 at 4096 it would take minutes per image; its 4096 figure is the 1024 time x 16, marked
 as an estimate). Prints ratios against the resnet reference measured in the same run.
 Then, in a fresh process each, the peak resident memory of applying a style to a
-6000x4000 photo through the CLI path (tiles from the default memory budget).
+6000x4000 photo through the CLI path (tiles from the default memory budget), including a
+lined style trained on 1024 px photos, whose structure stage then runs at scale 6.
 
     python benchmarks/apply_speed.py
     python benchmarks/apply_speed.py --memory-only     # just the 6000x4000 peak-memory part
@@ -38,11 +39,21 @@ from brushwork.training.recipe import default_recipe
 SIZES = (256, 512, 1024, 4096)
 
 
-def make_style(root: Path, family: str, **kwargs: Any) -> Path:
+def make_style(root: Path, family: str, work_side: int | None = None, **kwargs: Any) -> Path:
+    """A style with seed-0 weights; ``work_side``: the photo size it says it learned from."""
     torch.manual_seed(0)
     g = nets.create("generator", family, **kwargs)
-    folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()))
-    return save_style(folder, family, kwargs, g.state_dict(), {"note": "speed benchmark weights"}, None)
+    folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()) + f"_side={work_side}")
+    summary: dict[str, Any] = {"note": "speed benchmark weights"}
+    if work_side:
+        summary["work_side"] = work_side
+    return save_style(folder, family, kwargs, g.state_dict(), summary, None)
+
+
+def lined_lite(root: Path, work_side: int | None = None) -> Path:
+    """An unpaired style for which line calibration drew ink lines (a cartoon); with
+    ``work_side`` 1024, a 6000x4000 photo runs its structure stage at scale 6."""
+    return make_style(root, "lite", work_side, **{**default_recipe(12).generator_kwargs, "lines": True, "detail": 0.0})
 
 
 def time_apply(st: Stylizer, size: int, reps: int) -> float:
@@ -89,9 +100,7 @@ def main() -> None:
         configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
         configs += [("lite --detail 1 fp32", full, "fp32", "torch"), ("lite+lines fp32", lite_s, "fp32", "torch")]
         configs += [("lite, no structure fp32", bare, "fp32", "torch")]
-        # an unpaired style for which line calibration drew ink lines (a cartoon)
-        lined = make_style(root, "lite", **{**default_recipe(12).generator_kwargs, "lines": True, "detail": 0.0})
-        configs.insert(2, ("lite, ink lines fp32", lined, "fp32", "torch"))
+        configs.insert(2, ("lite, ink lines fp32", lined_lite(root), "fp32", "torch"))
         if bf16:
             configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
             configs.insert(4, ("lite --detail 1 bf16", full, "bf16", "torch"))
@@ -118,7 +127,7 @@ def main() -> None:
             cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in SIZES)
             print(f"{name:22s}{cells}   {ref / row[1024]:8.1f}")
         print("(* resnet at 4096 is the 1024 time x 16, an estimate)")
-        peak_report(lite, lite_s)
+        peak_report(lite, lite_s, lined_lite(root, 1024))
 
 
 def default_lite(root: Path) -> Path:
@@ -132,10 +141,11 @@ def pairs_lite(root: Path) -> Path:
     return make_style(root, "lite", **default_recipe(12, n_pairs=5).generator_kwargs)
 
 
-def peak_report(lite: Path, lite_s: Path) -> None:
+def peak_report(lite: Path, lite_s: Path, scaled: Path) -> None:
     for name, style, prec in [
         ("lite auto", lite, "auto"), ("lite fp32", lite, "fp32"),
         ("lite+lines auto", lite_s, "auto"), ("lite+lines fp32", lite_s, "fp32"),
+        ("lite, ink lines at scale 6 fp32", scaled, "fp32"),
     ]:  # fmt: skip
         cmd = [sys.executable, __file__, "--peak", str(style), prec]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
@@ -161,6 +171,6 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
-            peak_report(default_lite(Path(tmp)), pairs_lite(Path(tmp)))
+            peak_report(default_lite(Path(tmp)), pairs_lite(Path(tmp)), lined_lite(Path(tmp), 1024))
     else:
         main()
