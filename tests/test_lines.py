@@ -129,6 +129,18 @@ def test_no_lines_in_a_mid_grey_ink() -> None:
     assert not report["drawn"] and not report["ink_is_dark"]
 
 
+def test_no_lines_for_wide_black_fills() -> None:
+    """A posterised look's black shadow regions are dark and far more common than in the
+    photos, and drawing lines even brings the patch statistics closer, but they are not
+    lines: none of that ink is thin."""
+    g = torch.Generator().manual_seed(5)  # black in about half the cells
+    fill = F.interpolate((torch.rand(6, 1, 6, 6, generator=g) < 0.5).float(), size=(96, 96), mode="nearest")
+    style = blocks(6, seed=2) * (1 - fill) - 0.9 * fill
+    report = calibrate_lines(lined_lite(), blocks(6, seed=1), style)
+    assert report["ink_is_dark"] and report["ink_ratio"] > 3 and report["swd_ratio"] < 0.8  # the other tests pass
+    assert report["thin_ink"] < 0.45 and not report["drawn"]
+
+
 def test_add_lines_keeps_the_trained_numbers_and_changes_kwargs_only_when_drawn() -> None:
     kw = {"ngf": 4, "n_blocks": 1, "lut_size": 5, "structure": True, "lines": False, "detail": 0.0}
     g = nets.create("generator", "lite", **kw).eval()

@@ -15,8 +15,10 @@ numbers are chosen by a small grid search instead:
   darkest quarter of tones (not the mid-grey border of a flat region), the style holds at
   least ``min_ink_ratio`` times as many ink-coloured pixels as the output without lines (a
   colour grade whose darkest tones the output under-represents is a matter for the colour
-  stages), and the lines bring the output's patch distribution closer to the style's
-  (multi-scale patch SWD, fixed projections, at most ``max_swd_ratio`` of it without).
+  stages), at least ``MIN_THIN_INK`` of the style's ink-coloured pixels lie on thin
+  structures (``thin_ink`` below: outlines, not a posterised look's black shadow regions),
+  and the lines bring the output's patch distribution closer to the style's (multi-scale
+  patch SWD, fixed projections, at most ``max_swd_ratio`` of it without).
 
 A **drawing** (pencil, charcoal, ink on paper) is recognised and treated apart: its ink is
 dark, every ink-coloured pixel of it lies on a thin structure (``thin_ink``: the fraction of
@@ -37,7 +39,8 @@ is why they are used for drawings only.
 On the benchmark's looks and two photo splits (docs/benchmarks.md) the cartoon's ink ratio
 was 4.5-39 and its SWD ratio 0.57-0.68 (lines, no curves: it is colourful, thin-ink
 fraction 0.55-0.62); the colour grades, oil and the posterised look had ink ratios of
-0.7-2.5 (one of 782, stopped by SWD ratio 0.82) and no lines; the charcoal and the pencil
+0.7-2.5 (one of 782, the posterised look's black regions: thin-ink fraction 0.32, SWD ratio
+0.82) and no lines, each failing at least two of the tests; the charcoal and the pencil
 sketch (thin-ink fraction 1.00, chroma 0.018 and 0.000, against <= 0.66 and >= 0.107 for
 every other look) were drawings.
 """
@@ -60,6 +63,7 @@ EDGE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.
 DARK_QUANTILE = 0.25  # the ink's luminance is at most this quantile of the style's (+0.05)
 INK_RADIUS = 0.15  # RGB distance (in [-1, 1]) within which a pixel counts as ink-coloured
 THIN_LEVEL = 0.2  # black-hat above which an ink-coloured pixel lies on a thin structure
+MIN_THIN_INK = 0.45  # ink lines: at least this fraction of the style's ink is thin
 DRAWING_THIN = 0.85  # a drawing: at least this fraction of its ink is thin ...
 DRAWING_CHROMA = 0.06  # ... and its mean chroma is at most this
 CURVE_KNOTS = 65  # quantiles of the per-channel tone curves fitted for a drawing
@@ -181,7 +185,7 @@ def calibrate_lines(
     if drawing:  # lines, then the paper's and the strokes' tones
         _bake_curves(g, *fit_curves(lined, style))
         swd_ratio = _swd(g.colour(content), style) / swd_plain
-    drawn = drawing or (dark and ink_ratio >= min_ink_ratio and swd_ratio <= max_swd_ratio)
+    drawn = drawing or (dark and ink_ratio >= min_ink_ratio and thin >= MIN_THIN_INK and swd_ratio <= max_swd_ratio)
     if not drawn:
         st.ink.zero_()
     return {
