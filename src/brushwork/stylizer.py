@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,11 +97,13 @@ class Stylizer:
         if backend not in ("torch", "onnxruntime"):
             raise BrushworkError(f"unknown backend {backend!r} (use torch or onnxruntime)")
         self.backend = backend
-        self._ort: Any = None
         self._ort_by_scale: dict[int, Any] = {}
+        # one image at a time: a call sets the structure stage's scale for its image
+        # (and torch already uses every core for one image)
+        self._lock = threading.Lock()
         if backend == "onnxruntime":
             self.dtype = torch.float32  # the exported graph is float32
-            self._ort = self._onnx(1)
+            self._onnx(1)  # export (or find in the cache) now: errors surface at load
 
     @classmethod
     def load(
@@ -164,8 +167,6 @@ class Stylizer:
         return max(128, int(math.sqrt(pixels)) // 64 * 64)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
-        if self._ort is not None:
-            return self._ort(x)
         with torch.no_grad(), autocast(self.device, self.dtype):
             x = x.to(self.device).contiguous(memory_format=torch.channels_last)
             return self.generator(x).float().cpu().contiguous()
@@ -181,7 +182,7 @@ class Stylizer:
         """[B, 3, H, W] in [-1, 1] -> same shape in [-1, 1], float32 on the CPU."""
         h, w = x.shape[-2:]
         scale = self.structure_scale(h, w)
-        with self._at_scale(scale):
+        with self._lock, self._at_scale(scale):
             y = self._stylize(x, tile or self.tile_size(h, w), scale)
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
@@ -191,14 +192,14 @@ class Stylizer:
 
     def _stylize(self, x: torch.Tensor, t: int | None, scale: int) -> torch.Tensor:
         h, w = x.shape[-2:]
-        if self._ort is not None:
-            self._ort = self._onnx(scale)
+        run = self._onnx(scale) if self.backend == "onnxruntime" else self._run
         align = int(getattr(self.generator, "align", 4))
         context = max(64, 32 * scale)  # the structure stage's reach grows with its scale
+        shared_norm = any(isinstance(m, nn.InstanceNorm2d) for m in self.generator.modules())
         if t is None:
-            y = self._run(x)
-        elif self._ort is not None or not any(isinstance(m, nn.InstanceNorm2d) for m in self.generator.modules()):
-            y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
+            y = run(x)
+        elif self.backend == "onnxruntime" or not shared_norm:
+            y = run_tiled(run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
         else:
             # networks with instance norm (resnet) share one set of statistics, taken on a
             # whole-image pass at a size that fits the budget, so tiles cannot drift apart
