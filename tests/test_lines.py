@@ -16,7 +16,8 @@ from brushwork import nets
 from brushwork.color import luminance
 from brushwork.data import ImageBank
 from brushwork.io import load_folder
-from brushwork.training.lines import add_lines, apply_curve, black_hat, calibrate_lines, chroma, ink_colour, thin_ink
+from brushwork.training import lines as L
+from brushwork.training.lines import add_lines, black_hat, calibrate_lines, ink_colour
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -69,7 +70,7 @@ def test_lines_are_drawn_for_an_outlined_style_in_its_ink_colour() -> None:
     assert out[edges].mean() < content[edges].mean() - 0.3
     assert calibrate_lines(lined_lite(), content, style) == report  # deterministic
     # a colourful style with black fills as well as outlines: lines, and no tone curves
-    assert not report["drawing"] and report["chroma"] > 0.06
+    assert not report["drawing"] and report["hue_spread"] > 0.015
     assert torch.equal(g.lut.lut, lined_lite().lut.lut)
 
 
@@ -77,16 +78,24 @@ def test_thin_ink_and_chroma() -> None:
     img = torch.full((1, 3, 40, 40), 0.8)
     img[..., 10:12, :] = -0.8  # a thin dark line
     ink = torch.full((3,), -0.8)
-    assert thin_ink(img, ink) == 1.0 and chroma(img) == 0.0
+    assert L.thin_ink(img, ink) == 1.0 and L.chroma(img) == 0.0
     img[..., 25:, :] = -0.8  # and a wide dark region of the same colour
-    assert 0.05 < thin_ink(img, ink) < 0.2
+    assert 0.05 < L.thin_ink(img, ink) < 0.2
     img[:, 0] += 0.3  # red + 0.3: luminance + 0.0897; |r - l| 0.2103, |g - l| = |b - l| 0.0897
-    assert chroma(img) == pytest.approx((0.2103 + 2 * 0.0897) / 3, abs=1e-4)
+    assert L.chroma(img) == pytest.approx((0.2103 + 2 * 0.0897) / 3, abs=1e-4)
+
+
+def test_hue_spread_is_zero_for_one_tinted_ink_on_tinted_paper() -> None:
+    paper, ink = torch.tensor([0.9, 0.84, 0.68]), torch.tensor([-0.5, -0.66, -0.8])  # cream, brown
+    t = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    duotone = paper.view(1, 3, 1, 1) + t * (ink - paper).view(1, 3, 1, 1)
+    assert L.chroma(duotone) > 0.06 and L.hue_spread(duotone) < 1e-3  # tinted, but one hue family
+    assert L.hue_spread(blocks(2, seed=3)) > 0.1  # random colours
 
 
 def test_apply_curve_interpolates_between_knots_and_holds_at_the_ends() -> None:
     xs, ys = torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([0.0, 0.5, 0.6])
-    out = apply_curve(torch.tensor([-2.0, -0.5, 0.5, 3.0]), xs, ys)
+    out = L.apply_curve(torch.tensor([-2.0, -0.5, 0.5, 3.0]), xs, ys)
     assert torch.allclose(out, torch.tensor([0.0, 0.25, 0.55, 0.6]), atol=1e-5)
 
 
@@ -176,6 +185,7 @@ def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
     lines = meta["training"]["lines"]
     assert set(lines) == {
         "drawn", "drawing", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio", "thin_ink", "chroma",
+        "hue_spread",
     }  # fmt: skip
     assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]
     assert meta["training"]["work_side"] == 48  # make_images' 48 x 40 photos: the scale lines are drawn at

@@ -23,8 +23,8 @@ numbers are chosen by a small grid search instead:
 A **drawing** (pencil, charcoal, ink on paper) is recognised and treated apart: its ink is
 dark, every ink-coloured pixel of it lies on a thin structure (``thin_ink``: the fraction of
 ink-coloured pixels with a black-hat above 0.2; a cartoon's black fills or a photo's
-shadows are wide) and it is nearly without colour (``chroma``: mean distance of a pixel
-from its grey). For a drawing the patch SWD is no guide: the colour stages leave a faded
+shadows are wide) and its colours are of one hue family, grey or one tinted ink on one
+tinted paper (``hue_spread``: the spread of the pixels' chroma off a single direction). For a drawing the patch SWD is no guide: the colour stages leave a faded
 photo, lines drawn on it make it darker still (SWD ratio 1.4-3.1), yet lines plus paper
 tones are what the drawing is. So a drawing always gets lines, at the edge threshold where
 they cover as many pixels as the style's strokes do (black-hat above 0.2: a drawing's
@@ -41,8 +41,12 @@ was 4.5-39 and its SWD ratio 0.57-0.68 (lines, no curves: it is colourful, thin-
 fraction 0.55-0.62); the colour grades, oil and the posterised look had ink ratios of
 0.7-2.5 (one of 782, the posterised look's black regions: thin-ink fraction 0.32, SWD ratio
 0.82) and no lines, each failing at least two of the tests; the charcoal and the pencil
-sketch (thin-ink fraction 1.00, chroma 0.018 and 0.000, against <= 0.66 and >= 0.107 for
-every other look) were drawings.
+sketch (thin-ink fraction 1.00, hue spread 0.0026 and 0.000, against a thin-ink fraction
+<= 0.66 or a hue spread >= 0.044 for every other look) were drawings. A first version asked
+for little colour (mean chroma <= 0.06) and missed a brown-ink drawing on cream paper
+(chroma 0.083, 1.1-1.7 dB below Reinhard), whose hue spread is 0.0025 like the grey
+drawings'; a black-and-white print (hue spread 0.004) is kept out by its thin-ink
+fraction (0.29-0.40).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ INK_RADIUS = 0.15  # RGB distance (in [-1, 1]) within which a pixel counts as in
 THIN_LEVEL = 0.2  # black-hat above which an ink-coloured pixel lies on a thin structure
 MIN_THIN_INK = 0.45  # ink lines: at least this fraction of the style's ink is thin
 DRAWING_THIN = 0.85  # a drawing: at least this fraction of its ink is thin ...
-DRAWING_CHROMA = 0.06  # ... and its mean chroma is at most this
+DRAWING_HUE_SPREAD = 0.015  # ... and its colours are of one hue family (see hue_spread)
 CURVE_KNOTS = 65  # quantiles of the per-channel tone curves fitted for a drawing
 
 
@@ -111,6 +115,16 @@ def thin_ink(x: torch.Tensor, colour: torch.Tensor) -> float:
 def chroma(x: torch.Tensor) -> float:
     """Mean absolute distance of each channel from the pixel's luminance (0 for grey)."""
     return float((x.float() - luminance(x.float())).abs().mean())
+
+
+def hue_spread(x: torch.Tensor) -> float:
+    """How far the colours of ``x`` [B, 3, H, W] spread off a single hue: the standard
+    deviation of the chroma vectors (pixel minus its grey) along their second principal
+    axis. 0 for grey, and for one ink on one paper of any tints (their chroma vectors lie
+    on a line); large for many hues."""
+    xf = x.float()
+    ch = (xf - luminance(xf)).permute(1, 0, 2, 3).reshape(3, -1)
+    return float(torch.linalg.eigvalsh(torch.cov(ch))[-2].clamp_min(0).sqrt())
 
 
 def fit_curves(src: torch.Tensor, dst: torch.Tensor, knots: int = CURVE_KNOTS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,8 +174,8 @@ def calibrate_lines(
     # ink is among the style's darkest quarter of tones (not the mid-grey border of a flat region)
     dark_tones = torch.quantile(luminance(style.float()).flatten(), DARK_QUANTILE).item()
     dark = luminance(colour.view(1, 3, 1, 1)).item() <= dark_tones + 0.05
-    thin, grey = thin_ink(style, colour), chroma(style)
-    drawing = dark and thin >= DRAWING_THIN and grey <= DRAWING_CHROMA
+    thin, grey, spread = thin_ink(style, colour), chroma(style), hue_spread(style)
+    drawing = dark and thin >= DRAWING_THIN and spread <= DRAWING_HUE_SPREAD
     # the threshold that draws as much ink as the style holds; for a drawing, the one whose
     # lines cover as many pixels as the style's strokes (its ink-coloured pixels are only the
     # strokes' darkest cores: thick lines matched to them would be too few)
@@ -192,7 +206,7 @@ def calibrate_lines(
         "drawn": drawn, "drawing": drawing, "strength": LINE_STRENGTH if drawn else 0.0, "edge_at": at,
         "colour": [round(v, 4) for v in st.ink_colour.tolist()], "ink_is_dark": dark,
         "swd_ratio": round(swd_ratio, 4), "ink_ratio": round(ink_ratio, 3), "thin_ink": round(thin, 3),
-        "chroma": round(grey, 4),
+        "chroma": round(grey, 4), "hue_spread": round(spread, 4),
     }  # fmt: skip
 
 
