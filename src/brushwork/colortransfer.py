@@ -29,15 +29,20 @@ def _pixels(images: list[torch.Tensor], n: int, gen: torch.Generator) -> torch.T
     return rgb_to_lab(rgb)[0, :, :, 0].T / _LAB_SCALE
 
 
+def apply_curve(v: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Piecewise-linear curve through knots ``xs`` -> ``ys`` ([K], ``xs`` non-decreasing) at
+    ``v``; held at the end knots beyond them. Knot i is moved by ``i * eps`` so the knots
+    strictly increase (tied quantiles of flat regions)."""
+    xs = xs + torch.arange(len(xs), dtype=xs.dtype) * eps
+    idx = torch.searchsorted(xs, v.contiguous()).clamp(1, len(xs) - 1)
+    x0, x1, y0, y1 = xs[idx - 1], xs[idx], ys[idx - 1], ys[idx]
+    return y0 + ((v - x0) / (x1 - x0)).clamp(0, 1) * (y1 - y0)
+
+
 def _quantile_map(src: torch.Tensor, dst: torch.Tensor, values: torch.Tensor, q: int = 256) -> torch.Tensor:
     """Monotone 1D map taking the distribution of ``src`` onto ``dst``, applied to ``values``."""
     qs = torch.linspace(0, 1, q, dtype=src.dtype)
-    xs, ys = torch.quantile(src, qs), torch.quantile(dst, qs)
-    xs = xs + torch.arange(q, dtype=src.dtype) * 1e-9  # strictly increasing knots
-    idx = torch.searchsorted(xs, values.contiguous()).clamp(1, q - 1)
-    x0, x1, y0, y1 = xs[idx - 1], xs[idx], ys[idx - 1], ys[idx]
-    w = ((values - x0) / (x1 - x0)).clamp(0, 1)  # beyond the ends: held at the end quantiles
-    return y0 + w * (y1 - y0)
+    return apply_curve(values, torch.quantile(src, qs), torch.quantile(dst, qs), eps=1e-9)
 
 
 def transfer_lut(

@@ -59,6 +59,7 @@ from torch import nn
 
 from .. import nets
 from ..color import luminance
+from ..colortransfer import apply_curve
 from ..losses import patch_swd
 
 LINE_STRENGTH = 1.0  # the 3x3-thickened lines are drawn in the ink colour itself
@@ -95,12 +96,13 @@ def _swd(out: torch.Tensor, style: torch.Tensor, seeds: int = 3) -> float:
     return sum(patch_swd(out, style, gen=torch.Generator().manual_seed(s)).item() for s in range(seeds)) / seeds
 
 
-def _ink_fraction(x: torch.Tensor, colour: torch.Tensor) -> float:
-    return float(((x.float() - colour.view(1, 3, 1, 1)).square().sum(1).sqrt() < INK_RADIUS).float().mean())
-
-
 def _ink_mask(x: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
+    """[B, 1, H, W]: the pixels within ``INK_RADIUS`` of the ink colour."""
     return (x.float() - colour.view(1, 3, 1, 1)).square().sum(1, keepdim=True).sqrt() < INK_RADIUS
+
+
+def _ink_fraction(x: torch.Tensor, colour: torch.Tensor) -> float:
+    return float(_ink_mask(x, colour).float().mean())
 
 
 def thin_ink(x: torch.Tensor, colour: torch.Tensor) -> float:
@@ -134,14 +136,6 @@ def fit_curves(src: torch.Tensor, dst: torch.Tensor, knots: int = CURVE_KNOTS) -
     xs = torch.stack([torch.quantile(src[:, c].flatten()[::7].float(), qs) for c in range(3)])
     ys = torch.stack([torch.quantile(dst[:, c].flatten()[::7].float(), qs) for c in range(3)])
     return xs, ys
-
-
-def apply_curve(v: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear curve through knots ``xs`` -> ``ys`` ([K]) at ``v``; held at the ends."""
-    xs = xs + torch.arange(len(xs), dtype=xs.dtype) * 1e-6  # strictly increasing knots
-    idx = torch.searchsorted(xs, v.contiguous()).clamp(1, len(xs) - 1)
-    x0, x1, y0, y1 = xs[idx - 1], xs[idx], ys[idx - 1], ys[idx]
-    return y0 + ((v - x0) / (x1 - x0)).clamp(0, 1) * (y1 - y0)
 
 
 def _bake_curves(g: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> None:
