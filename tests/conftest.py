@@ -61,3 +61,15 @@ def trained_like_lite(structure: bool = False, lines: bool = True) -> nn.Module:
             if lines:
                 g.structure.ink.fill_(0.3)
     return g
+
+
+def blocks(n: int, seed: int, size: int = 96) -> torch.Tensor:
+    """Piecewise-flat images of random colours (in [-0.6, 0.8]): edges and nothing else."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, 6, 6, generator=g) * 1.4 - 0.6
+    return torch.nn.functional.interpolate(coarse, size=(size, size), mode="nearest")
+
+
+def lined_lite() -> nn.Module:
+    """A tiny `lite` generator whose structure stage can draw lines (all at identity)."""
+    return nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, structure=True).eval()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY, make_images
+from conftest import TINY, blocks, lined_lite, make_images
 
 from brushwork import nets
 from brushwork.color import luminance
@@ -21,13 +21,6 @@ from brushwork.training.lines import add_lines, black_hat, calibrate_lines, ink_
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
-
-
-def blocks(n: int, seed: int, size: int = 96) -> torch.Tensor:
-    """Piecewise-flat images of random colours (in [-0.6, 0.8]): edges and nothing else."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(n, 3, 6, 6, generator=g) * 1.4 - 0.6
-    return F.interpolate(coarse, size=(size, size), mode="nearest")
 
 
 def outlined(x: torch.Tensor) -> torch.Tensor:
@@ -43,10 +36,6 @@ def drawn(x: torch.Tensor) -> torch.Tensor:
     lum = F.pad(luminance(x), (1, 1, 1, 1), mode="replicate")
     edge = ((lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]).abs() + (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]).abs()) > 0.05
     return (0.9 - 1.5 * edge.float()).expand(-1, 3, -1, -1)
-
-
-def lined_lite() -> torch.nn.Module:
-    return nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, structure=True).eval()
 
 
 def test_black_hat_finds_thin_dark_structures_only() -> None:

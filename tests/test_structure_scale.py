@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import trained_like_lite
+from conftest import blocks, lined_lite, trained_like_lite
 
 from brushwork import Stylizer, library, nets
 from brushwork.stylefile import save_style
@@ -17,14 +17,11 @@ from brushwork.stylefile import save_style
 
 def photo_like(seed: int, size: int = 64) -> torch.Tensor:
     """Flat colour regions with soft (bilinear) edges, like a photo's."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, 6, 6, generator=g) * 1.4 - 0.6
-    x = F.interpolate(coarse, size=(size, size), mode="nearest")
-    return F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    return F.avg_pool2d(F.pad(blocks(1, seed, size), (1, 1, 1, 1), mode="replicate"), 3, 1)
 
 
 def inked() -> torch.nn.Module:
-    g = nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, structure=True).eval()
+    g = lined_lite()
     with torch.no_grad():
         g.structure.ink.copy_(torch.tensor([0.0, 1.0]))
         g.structure.edge_at.fill_(0.15)
