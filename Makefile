@@ -22,7 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench-quality: $(STAMP)
-	$(BIN)/python benchmarks/quality.py --minutes 10
+	$(BIN)/python -m pip install -q -c constraints-cpu.txt -e '.[dev,bench]'
+	$(BIN)/python benchmarks/quality.py --minutes 3 --random 16
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

