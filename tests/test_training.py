@@ -127,11 +127,16 @@ def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
 
 
 def test_recipe_structure_stage_smooths_unpaired_and_draws_lines_with_pairs() -> None:
-    unpaired = default_recipe(12)
+    unpaired = default_recipe(12, teacher="")
     assert unpaired.generator_kwargs == {"structure": True, "lines": False} and unpaired.lambda_edges > 0
     assert default_recipe(12, n_pairs=5).lambda_edges == 0
     assert default_recipe(12, n_pairs=5).generator_kwargs == {"structure": True}
-    assert default_recipe(12, n_pairs=5).lambda_pair > default_recipe(12).lambda_pair
+    assert default_recipe(12, n_pairs=5).lambda_pair > default_recipe(12, teacher="").lambda_pair
+    # without pairs, lite learns from the feature transfer's pseudo-pairs like from real ones
+    taught = default_recipe(12)
+    assert taught.teacher == "features" and taught.colour_start == "idt" and not taught.line_calibration
+    assert taught.generator_kwargs == {"structure": True} and taught.lambda_pair == 30.0
+    assert default_recipe(12, n_pairs=5).teacher == "" and default_recipe(12, generator="resnet").teacher == ""
     assert default_recipe(12, n_pairs=5, lambda_pair=10.0).lambda_pair == 10.0
     # the user's generator arguments are merged into the recipe's, and can turn it off
     assert default_recipe(12, n_pairs=5, generator_kwargs={"ngf": 8}).generator_kwargs == {"structure": True, "ngf": 8}
@@ -184,7 +189,8 @@ def test_step_cap_ends_a_time_budget_and_drives_its_schedule() -> None:
     with pytest.raises(BrushworkError, match="max_steps"):
         default_recipe(12, max_steps=-1)
     # the cap is the small unpaired recipe's: pairs, big sets and resnet train to the budget
-    assert default_recipe(12).max_steps > 0
+    assert default_recipe(12, teacher="").max_steps > 0
+    assert default_recipe(12).max_steps == 0 and default_recipe(12).detail == 1.0  # pseudo-pairs train to the budget
     assert default_recipe(12, n_pairs=5).max_steps == 0
     assert default_recipe(500).max_steps == 0
     assert default_recipe(12, generator="resnet").max_steps == 0
@@ -197,7 +203,7 @@ def test_step_cap_ends_a_time_budget_and_drives_its_schedule() -> None:
 def test_training_with_a_time_budget_ends_at_the_recipe_step_cap(tmp_path: Path) -> None:
     content = ImageBank(load_folder(make_images(tmp_path / "c", 2, seed=1)).images, 32)
     style = ImageBank(load_folder(make_images(tmp_path / "s", 2, seed=2)).images, 32)
-    r = default_recipe(len(style), size=32, **{**TINY, "max_steps": 3})
+    r = default_recipe(len(style), size=32, **{**TINY, "max_steps": 3, "teacher": ""})
     path = train_style_run(
         content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / "run",
         style_dir=tmp_path / "style", budget=Budget(minutes=60.0), seed=1, device="cpu", quiet=True,

@@ -42,6 +42,13 @@ class ImageBank:
         return len(self.tensors)
 
     @classmethod
+    def from_tensors(cls, tensors: list[torch.Tensor]) -> ImageBank:
+        """A bank of [3, H, W] tensors in [-1, 1] as they are (no resizing)."""
+        bank = cls([], 0)
+        bank.tensors = list(tensors)
+        return bank
+
+    @classmethod
     def from_folder(
         cls, folder: str | os.PathLike[str], min_side: int, max_side: int, what: str
     ) -> tuple[ImageBank, list[str]]:

@@ -40,8 +40,15 @@ class ColorLUT(nn.Module):
         self.lut = nn.Parameter(torch.stack([r, g, b])[None])  # [1, 3, S, S, S]
         self.register_buffer("identity", torch.stack([r, g, b])[None].clone(), persistent=False)
 
+    @torch.no_grad()
+    def start_from(self, table: torch.Tensor) -> None:
+        """Start learning from ``table`` ([1, 3, S, S, S], e.g. a set-level colour transfer)
+        instead of the identity; the smoothness prior then measures changes from it."""
+        self.lut.copy_(table)
+        self.identity.copy_(table)
+
     def smoothness(self) -> torch.Tensor:
-        """Mean squared difference between neighbouring cells of (LUT - identity): a prior
+        """Mean squared difference between neighbouring cells of (LUT - start): a prior
         that spreads what the LUT learns on common colours to rare neighbouring ones, so a
         saturated colour that training barely sees does not keep a stray mapping."""
         d = self.lut - self.identity

@@ -81,6 +81,14 @@ class StyleRecipe(RecipeBase):
     lambda_idt_pix: float = 0.0  # CUT/FastCUT: pixel loss between G(style image) and the style image
     idt_kind: str = "l1"  # that loss: l1 or mse
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
+    # lite: where the colour LUT starts learning: "identity" or "idt", the set-level iterative
+    # distribution transfer from the content photos' colours to the style images' (colortransfer.py)
+    colour_start: str = "identity"
+    learn_colour: bool = True  # lite: whether the colour stages (tone, LUT) train after their start
+    # without before/after pairs: "features" makes pseudo-pairs, each content photo with its
+    # set-level transfer of colour and local structure (colortransfer.FeatureTransfer),
+    # learned from with lambda_pair like real pairs; "" trains unpaired losses alone
+    teacher: str = ""
     lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
     detail: float = 1.0  # lite: how much of the spatial residual the saved style applies
     # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
@@ -122,6 +130,10 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
         if self.line_calibration and self.generator != "lite":
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
+        if self.teacher not in ("", "features"):
+            raise BrushworkError(f"teacher must be features or empty, got {self.teacher!r}")
+        if self.colour_start not in ("identity", "idt"):
+            raise BrushworkError(f"colour_start must be identity or idt, got {self.colour_start!r}")
         if self.idt_kind not in PIXEL_LOSSES:
             raise BrushworkError(f"idt_kind must be one of {', '.join(PIXEL_LOSSES)}, got {self.idt_kind!r}")
         self.check_diffaug()
@@ -133,6 +145,10 @@ def default_recipe(
     """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs;
     ``overrides`` win (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
+    # without pairs, lite learns from pseudo-pairs made by the feature transfer unless the
+    # caller turns that off (teacher=""), which selects the earlier purely unpaired recipe
+    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "features") == "features"
+    unpaired = generator == "lite" and n_pairs == 0 and not taught
     if generator == "lite":
         # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss
         # that converges in minutes, a fast-learning colour LUT, and the pixel identity
@@ -143,17 +159,29 @@ def default_recipe(
         r.lambda_idt_pix = 2.0
         r.lambda_lut_tv = 10.0
         if n_pairs == 0:
-            # unpaired: the structure stage only smooths, and learns how much from the style
-            # set's edge statistics alone
+            # unpaired: the colour LUT starts at the set-level distribution transfer from the
+            # content photos' colours to the style images' (IDT), the strongest classical
+            # baseline, and the losses refine it from there. The pixel identity loss is off:
+            # it pulls the colour map back towards doing nothing on the style's own colours
+            # (measured on random looks: docs/benchmarks.md, "Random looks")
+            r.colour_start = "idt"
+            r.lambda_idt_pix = 0.0
+        if unpaired:
+            r.lr_lut_mult = 5.0
+            # the structure stage only smooths, and learns how much from the style set's
+            # edge statistics alone
             r.generator_kwargs = {"structure": True, "lines": False}
             r.lambda_edges = 1.0
             # ink lines, which no unpaired loss taught by gradient, are chosen after training
             # by a grid search that keeps them only where the style clearly has them
             r.line_calibration = True
         else:
-            # before/after pairs pin down the few global numbers of the structure stage in a
-            # few hundred steps, ink lines included (which no unpaired signal taught: the
-            # adversarial loss sharpened, edge statistics cannot tell dark lines from light)
+            # pairs, real or pseudo (the feature transfer: strokes, lines and paper placed by
+            # set-level transport of colour and local structure, which no unpaired loss
+            # taught by gradient), pin down the structure stage's few global numbers, ink
+            # lines included, and the residual's strokes, with the adversarial, PatchNCE and
+            # patch-distribution losses beside them
+            r.teacher = "features" if taught else ""
             r.generator_kwargs = {"structure": True}
             # the pairs are the most direct signal there is: weighted 30 rather than 10
             # against the unpaired losses, every look of the 400-step benchmark gained
@@ -164,17 +192,15 @@ def default_recipe(
     if n_style < SMALL_SET:
         r.diffaug = "translation,cutout"
         r.style_batch = 2 * r.batch
-        if generator == "lite" and n_pairs == 0:
+        if unpaired:
             # unpaired from a small set (docs/benchmarks.md, "Short runs, global stages"):
             # the look is learned in a few hundred steps and further steps learn the two
-            # sets' subjects, so a time budget also ends at a step cap; the global stages
-            # learn twice as fast to get there. The residual still trains (frozen, it left the
-            # colour stages to bend to the subjects: -1.3 dB on the colour grade), kept small,
+            # sets' subjects, so a time budget also ends at a step cap. The residual still
+            # trains (frozen, it left the colour stages to bend to the subjects), kept small,
             # but the saved style does not apply it: learned in minutes from a dozen images
             # it held subject differences and GAN texture, 0.2-1 dB below the global stages
             # alone on the looks measured (apply --detail brings it back)
             r.max_steps = UNPAIRED_SMALL_SET_STEPS
-            r.lr_lut_mult = 20.0
             r.lambda_res = 1.0
             r.detail = 0.0
     overrides = dict(overrides)

@@ -20,6 +20,7 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
+from ..colortransfer import fit_feature_transfer, fit_idt, idt_table
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -157,10 +158,29 @@ def train_style_run(
     dtype = resolve_precision(r.precision, dev)
     prepare_run(run_dir, r.to_json(), seed, budget, sources)
 
+    if pairs is None and r.teacher == "features":
+        # pseudo-pairs: each content photo with its set-level transfer of colour and local
+        # structure onto the style images (deterministic, so a resumed run rebuilds them)
+        teacher = fit_feature_transfer(content.tensors, style.tensors, seed=seed)
+        targets = [teacher(t[None])[0] for t in content.tensors]
+        pairs = PairedBank(content, ImageBank.from_tensors(targets), [f"content{i}" for i in range(len(targets))])
+        pseudo_pairs = True
+    else:
+        pseudo_pairs = False
+
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
     g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
+    if r.colour_start == "idt" and hasattr(g, "lut"):
+        # the colour LUT starts at the set-level colour transfer (deterministic, so a resumed
+        # run rebuilds the same start for the smoothness prior)
+        idt = fit_idt(content.tensors, style.tensors, seed=seed)
+        g.lut.start_from(idt_table(idt, g.lut.lut.shape[-1]).to(dev))
+    if not r.learn_colour:
+        for part in ("lut", "tone"):
+            if getattr(g, part, None) is not None:
+                getattr(g, part).requires_grad_(False)
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)
@@ -173,10 +193,11 @@ def train_style_run(
     # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
     g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
     global_params = [
-        p for n in g_nets for name, p in n.named_parameters() if name.startswith(("lut.", "tone.", "structure."))
-    ]
+        p for n in g_nets for name, p in n.named_parameters()
+        if p.requires_grad and name.startswith(("lut.", "tone.", "structure."))
+    ]  # fmt: skip
     global_ids = {id(p) for p in global_params}
-    other = [p for n in g_nets for p in n.parameters() if id(p) not in global_ids]
+    other = [p for n in g_nets for p in n.parameters() if p.requires_grad and id(p) not in global_ids]
     g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
     if global_params:
         g_groups.append({"params": global_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
@@ -340,7 +361,8 @@ def train_style_run(
         # the long side of the photos it learned from (median): pixel-sized operators are
         # scaled to it when the style is applied to larger images
         "work_side": int(statistics.median(max(t.shape[-2:]) for t in content.tensors)),
-        "pairs": 0 if pairs is None else len(pairs.before),
+        "pairs": 0 if pairs is None or pseudo_pairs else len(pairs.before),
+        "pseudo_pairs": "features" if pseudo_pairs else "",
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
         "device": str(dev), "precision": str(dtype).replace("torch.", ""),
