@@ -1,9 +1,10 @@
 """Apply speed and memory: the default `lite` style versus the CycleGAN-class `resnet`.
 
-`lite` is measured as the recipe builds it: unpaired from a small set (the default: the
-smoothing stage and the global stages only, ``detail=0``), the same where line calibration
-drew ink lines, the same with its residual applied (``apply --detail 1``), from before/after pairs (smoothing, ink lines and the
-residual) and without the structure stage.
+`lite` is measured as the recipe builds it: the default (learned from pseudo-pairs or
+real before/after pairs: smoothing, ink lines and the residual), the earlier purely
+unpaired recipe (``teacher=""``: global stages only, ``detail=0``), the same where line
+calibration drew ink lines, the same with its residual applied (``apply --detail 1``),
+and without the structure stage.
 In one run: times one image at 256, 512, 1024 and 4096 px square for lite (fp32, bf16
 where the CPU has native bf16, ONNX Runtime) and for resnet (fp32 and bf16, up to 1024:
 at 4096 it would take minutes per image; its 4096 figure is the 1024 time x 16, marked
@@ -53,7 +54,8 @@ def make_style(root: Path, family: str, work_side: int | None = None, **kwargs: 
 def lined_lite(root: Path, work_side: int | None = None) -> Path:
     """An unpaired style for which line calibration drew ink lines (a cartoon); with
     ``work_side`` 1024, a 6000x4000 photo runs its structure stage at scale 6."""
-    return make_style(root, "lite", work_side, **{**default_recipe(12).generator_kwargs, "lines": True, "detail": 0.0})
+    kw = default_recipe(12, teacher="").generator_kwargs
+    return make_style(root, "lite", work_side, **{**kw, "lines": True, "detail": 0.0})
 
 
 def time_apply(st: Stylizer, size: int, reps: int) -> float:
@@ -94,17 +96,17 @@ def main() -> None:
         import os
 
         os.environ["BRUSHWORK_HOME"] = str(root / "home")
-        lite, lite_s, resnet = default_lite(root), pairs_lite(root), make_style(root, "resnet")
+        lite, lite_s, resnet = unpaired_lite(root), default_lite(root), make_style(root, "resnet")
         bare = make_style(root, "lite", structure=False)
-        full = make_style(root, "lite", **{**default_recipe(12).generator_kwargs, "detail": 1.0})
-        configs = [("lite fp32", lite, "fp32", "torch"), ("lite onnxruntime", lite, "fp32", "onnxruntime")]
-        configs += [("lite --detail 1 fp32", full, "fp32", "torch"), ("lite+lines fp32", lite_s, "fp32", "torch")]
+        full = make_style(root, "lite", **{**default_recipe(12, teacher="").generator_kwargs, "detail": 1.0})
+        configs = [("lite unpaired fp32", lite, "fp32", "torch"), ("lite unp. onnxruntime", lite, "fp32", "onnxruntime")]
+        configs += [("lite unp. --detail 1", full, "fp32", "torch"), ("lite default fp32", lite_s, "fp32", "torch")]
         configs += [("lite, no structure fp32", bare, "fp32", "torch")]
         configs.insert(2, ("lite, ink lines fp32", lined_lite(root), "fp32", "torch"))
         if bf16:
-            configs.insert(1, ("lite bf16 (auto)", lite, "bf16", "torch"))
-            configs.insert(4, ("lite --detail 1 bf16", full, "bf16", "torch"))
-            configs.insert(6, ("lite+lines bf16", lite_s, "bf16", "torch"))
+            configs.insert(1, ("lite unpaired bf16", lite, "bf16", "torch"))
+            configs.insert(4, ("lite unp. --detail 1 bf16", full, "bf16", "torch"))
+            configs.insert(6, ("lite default bf16 (auto)", lite_s, "bf16", "torch"))
         refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
         print(
             f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
@@ -127,25 +129,28 @@ def main() -> None:
             cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in SIZES)
             print(f"{name:22s}{cells}   {ref / row[1024]:8.1f}")
         print("(* resnet at 4096 is the 1024 time x 16, an estimate)")
-        peak_report(lite, lite_s, lined_lite(root, 1024))
+        peak_report(lite, lite_s, lined_lite(root, 1024), default_lite(root, 1024))
 
 
-def default_lite(root: Path) -> Path:
-    """lite as the recipe builds and saves it for a small unpaired style set (the default)."""
-    r = default_recipe(12)
+def unpaired_lite(root: Path) -> Path:
+    """lite as the earlier purely unpaired recipe (teacher="") saved it: global stages only."""
+    r = default_recipe(12, teacher="")
     return make_style(root, "lite", **r.generator_kwargs, detail=r.detail)
 
 
-def pairs_lite(root: Path) -> Path:
-    """lite as the recipe builds it with before/after pairs (smoothing and ink lines)."""
-    return make_style(root, "lite", **default_recipe(12, n_pairs=5).generator_kwargs)
+def default_lite(root: Path, work_side: int | None = None) -> Path:
+    """lite as the default recipe builds it, from pseudo-pairs or real pairs (smoothing, ink
+    lines, the residual); with ``work_side`` 1024 a 6000x4000 photo runs at scale 6."""
+    r = default_recipe(12)
+    return make_style(root, "lite", work_side, **r.generator_kwargs, detail=r.detail)
 
 
-def peak_report(lite: Path, lite_s: Path, scaled: Path) -> None:
+def peak_report(lite: Path, lite_s: Path, scaled: Path, scaled_default: Path) -> None:
     for name, style, prec in [
-        ("lite auto", lite, "auto"), ("lite fp32", lite, "fp32"),
-        ("lite+lines auto", lite_s, "auto"), ("lite+lines fp32", lite_s, "fp32"),
-        ("lite, ink lines at scale 6 fp32", scaled, "fp32"),
+        ("lite unpaired auto", lite, "auto"), ("lite unpaired fp32", lite, "fp32"),
+        ("lite default auto", lite_s, "auto"), ("lite default fp32", lite_s, "fp32"),
+        ("lite unpaired, ink lines at scale 6 fp32", scaled, "fp32"),
+        ("lite default at scale 6 auto", scaled_default, "auto"),
     ]:  # fmt: skip
         cmd = [sys.executable, __file__, "--peak", str(style), prec]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
@@ -171,6 +176,7 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
-            peak_report(default_lite(Path(tmp)), pairs_lite(Path(tmp)), lined_lite(Path(tmp), 1024))
+            t = Path(tmp)
+            peak_report(unpaired_lite(t), default_lite(t), lined_lite(t, 1024), default_lite(t, 1024))
     else:
         main()

@@ -240,7 +240,9 @@ def main() -> None:
                 scores[k]["style"] = mag.distance(v, set_vec)
         best = max(scores[k]["bpsnr"] for k in BASELINES)
         gain = scores["learned"]["bpsnr"] - best
-        decisions = meta.get("decisions", {})
+        lines = meta.get("lines") or {}
+        decisions = {k: v for k, v in (("pseudo_pairs", meta.get("pseudo_pairs", "")),
+                                       ("lines", "drawn" if lines.get("drawn") else "none" if lines else "")) if v}  # fmt: skip
         row = {
             "look": name, "describe": desc, "scores": scores, "gain_bpsnr": gain,
             "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),

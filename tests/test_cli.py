@@ -38,7 +38,7 @@ def test_train_apply_styles(
     )
     assert rc == 0
     out_text = capsys.readouterr().out
-    assert "style 'tiny' saved" in out_text and "ink lines: " in out_text  # the calibration's decision
+    assert "style 'tiny' saved" in out_text and "learned from pseudo-pairs" in out_text  # the default teacher
 
     # a folder with a nested image, a broken file, and a single file input
     inputs = tmp_path / "in"

@@ -1,4 +1,4 @@
-"""Ink lines chosen after unpaired training (training/lines.py): drawn for a set with dark
+"""Ink lines chosen after unpaired training (nets/lite_lines.py): drawn for a set with dark
 outlines, left out for a colour grade, lines and paper tones for a drawing, deterministic,
 and recorded with the style."""
 
@@ -16,8 +16,8 @@ from brushwork import nets
 from brushwork.color import luminance
 from brushwork.data import ImageBank
 from brushwork.io import load_folder
-from brushwork.training import lines as L
-from brushwork.training.lines import add_lines, black_hat, calibrate_lines, ink_colour
+from brushwork.nets import lite_lines as L
+from brushwork.nets.lite_lines import add_lines, black_hat, calibrate_lines, ink_colour
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -155,8 +155,10 @@ def test_add_lines_keeps_the_trained_numbers_and_changes_kwargs_only_when_drawn(
     assert add_lines(nets.create("generator", "lite", **plain), plain, content, style)[2] is None
 
 
-def test_recipe_calibrates_lines_for_unpaired_lite_only() -> None:
-    assert default_recipe(12).line_calibration and default_recipe(500).line_calibration
+def test_recipe_calibrates_lines_for_purely_unpaired_lite_only() -> None:
+    # the earlier unpaired recipe (teacher=""); the default learns lines from pseudo-pairs
+    assert default_recipe(12, teacher="").line_calibration and default_recipe(500, teacher="").line_calibration
+    assert not default_recipe(12).line_calibration
     assert not default_recipe(12, n_pairs=5).line_calibration  # pairs teach the lines directly
     assert not default_recipe(12, generator="resnet").line_calibration
     assert not default_recipe(12, line_calibration=False).line_calibration
@@ -165,7 +167,7 @@ def test_recipe_calibrates_lines_for_unpaired_lite_only() -> None:
 def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
     content = ImageBank(load_folder(make_images(tmp_path / "c", 2, seed=1)).images, 32)
     style = ImageBank(load_folder(make_images(tmp_path / "s", 2, seed=2)).images, 32)
-    r = default_recipe(len(style), size=32, **TINY)
+    r = default_recipe(len(style), size=32, **TINY, teacher="")
     path = train_style_run(
         content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / "run",
         style_dir=tmp_path / "style", budget=Budget(steps=2), seed=1, device="cpu", quiet=True,

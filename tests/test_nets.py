@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -54,6 +56,34 @@ def test_generators_expose_nce_features(name: str) -> None:
     g = nets.create("generator", name, **TINY_KWARGS[("generator", name)])
     feats = g.nce_features(torch.rand(1, 3, 32, 32))
     assert [f.shape[1] for f in feats] == g.nce_channels()
+
+
+@pytest.mark.parametrize("name", nets.names("generator"))
+def test_generators_keep_the_contract(name: str) -> None:
+    """What the trainer, the Stylizer and export ask of every style generator (nets/contract.py)."""
+    g = nets.create("generator", name, **TINY_KWARGS[("generator", name)]).eval()
+    assert isinstance(g, nets.StyleGenerator)
+    base, fast = g.param_groups()  # every trainable parameter in exactly one group
+    ids = [id(p) for p in base + fast]
+    assert len(ids) == len(set(ids)) and set(ids) == {id(p) for p in g.parameters()}
+    x = torch.rand(1, 3, 32, 40) * 2 - 1
+    with torch.no_grad():
+        out, residual = g.split(x)
+        assert torch.allclose(out, g(x), atol=1e-6) if g.detail in (None, 1.0) else out.shape == x.shape
+        assert residual is None or residual.shape == x.shape
+    for term in g.regularizers().values():
+        assert term.dim() == 0 and torch.isfinite(term)
+    json.dumps(g.settings())  # part of the export cache key
+    assert g.align >= 1 and g.bytes_per_pixel > 0 and isinstance(g.shared_norm, bool)
+    before = g.scale
+    g.set_scale(1)
+    assert g.scale == before == 1
+    if g.has_scale:
+        g.set_scale(3)
+        assert g.scale == 3 and g.settings()["scale"] == 3
+    else:
+        with pytest.raises(ValueError):
+            g.set_scale(2)
 
 
 def test_lite_starts_near_identity() -> None:

@@ -175,7 +175,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not args.dry_run:
         print(f"style {args.name!r} saved to {path}")
-        lines = read_meta(path).get("training", {}).get("lines")
+        training = read_meta(path).get("training", {})
+        if training.get("pseudo_pairs"):
+            print("learned from pseudo-pairs: your photos moved onto the style images by a set-level transfer of colour and local structure")
+        lines = training.get("lines")
         if lines:  # what the line calibration after unpaired training decided
             if lines.get("drawing"):
                 print(f"ink lines: drawn, with paper and stroke tones (a drawing; edge threshold {lines['edge_at']})")

@@ -45,14 +45,14 @@ def onnx_runner(
     generator: nn.Module, cache_dir: Path, threads: int | None = None
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """An ONNX Runtime session for ``generator`` (exported once into ``cache_dir``, keyed by
-    a hash of its weights, its ``detail`` setting and its structure stage's ``scale``) -> a function [B, 3, H, W] tensor -> tensor."""
+    a hash of its weights and its forward-pass ``settings()``) -> a function [B, 3, H, W] tensor -> tensor."""
     try:
         import onnxruntime as ort
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise BrushworkError("--backend onnxruntime needs the onnxruntime package") from exc
     h = hashlib.sha256()
-    h.update(repr(getattr(generator, "detail", None)).encode())  # forward-pass settings, not weights
-    h.update(repr(getattr(getattr(generator, "structure", None), "scale", None)).encode())
+    settings = generator.settings() if hasattr(generator, "settings") else {}
+    h.update(repr(sorted(settings.items())).encode())  # forward-pass settings, not weights
     for k, v in generator.state_dict().items():
         h.update(k.encode())
         h.update(v.detach().float().cpu().numpy().tobytes())

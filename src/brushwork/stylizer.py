@@ -76,12 +76,12 @@ class Stylizer:
         precision: str = "auto", strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
         max_memory: int = DEFAULT_MAX_MEMORY, backend: str = "torch", detail: float | None = None,
     ) -> None:  # fmt: skip
-        if detail is not None:  # lite's spatial residual: how much of it to apply
-            if not hasattr(generator, "detail"):
+        if detail is not None:  # how much of a spatial residual to apply (lite)
+            if getattr(generator, "detail", None) is None:
                 raise BrushworkError("--detail: this style's generator has no detail control (it is not lite)")
             if not 0.0 <= detail <= 1.0:
                 raise BrushworkError(f"detail must be between 0 and 1, got {detail}")
-            generator.detail = float(detail)
+            generator.set_detail(float(detail))
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
@@ -129,23 +129,24 @@ class Stylizer:
         (``work_side`` in its training summary), rounded; 1 below 1.5x, for generators
         without a pixel-sized structure stage and for styles that do not record it."""
         side = (self.meta.get("training") or {}).get("work_side")
-        if getattr(self.generator, "structure", None) is None or not side:
+        if not getattr(self.generator, "has_scale", False) or not side:
             return 1
         r = max(h, w) / float(side)
         return max(1, round(r)) if r >= 1.5 else 1
 
     @contextmanager
     def _at_scale(self, scale: int) -> Iterator[None]:
-        """The generator's structure stage at ``scale`` for the duration."""
-        st = getattr(self.generator, "structure", None)
-        if st is None:
+        """The generator's pixel-sized operators at ``scale`` for the duration."""
+        g = self.generator
+        if not getattr(g, "has_scale", False):
             yield
             return
-        before, st.scale = st.scale, scale
+        before = g.scale
+        g.set_scale(scale)
         try:
             yield
         finally:
-            st.scale = before
+            g.set_scale(before)
 
     @property
     def name(self) -> str:
@@ -195,7 +196,7 @@ class Stylizer:
         run = self._onnx(scale) if self.backend == "onnxruntime" else self._run
         align = int(getattr(self.generator, "align", 4))
         context = max(64, 32 * scale)  # the structure stage's reach grows with its scale
-        shared_norm = any(isinstance(m, nn.InstanceNorm2d) for m in self.generator.modules())
+        shared_norm = getattr(self.generator, "shared_norm", False)
         if t is None:
             y = run(x)
         elif self.backend == "onnxruntime" or not shared_norm:

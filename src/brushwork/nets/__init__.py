@@ -3,6 +3,7 @@
 from torch import nn
 
 from . import dcgan, lite, patchgan, resnet  # noqa: F401  (registers the families)
+from .contract import StyleGenerator
 from .registry import create, full_kwargs, names, register, upgrade_kwargs
 
 
@@ -16,4 +17,4 @@ def channels_last(module: nn.Module) -> nn.Module:
     return module
 
 
-__all__ = ["channels_last", "create", "full_kwargs", "names", "register", "upgrade_kwargs"]
+__all__ = ["StyleGenerator", "channels_last", "create", "full_kwargs", "names", "register", "upgrade_kwargs"]

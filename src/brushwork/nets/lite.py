@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
+from .contract import StyleGenerator
 from .registry import register
 
 
@@ -220,7 +221,7 @@ class _ResBlock(nn.Module):
 
 
 @register("generator", "lite")
-class LiteGenerator(nn.Module):
+class LiteGenerator(StyleGenerator):
     """Args: ``ngf`` base width, ``n_blocks`` residual blocks at 1/4 resolution, ``lut_size``,
     ``tone_knots`` (curve knots of the global tone stage; 0 leaves that stage out),
     ``structure`` (the global smoothing and ink-line stage), ``lines`` (whether that stage
@@ -272,6 +273,67 @@ class LiteGenerator(nn.Module):
         if kwargs["structure"] and "lines" not in kwargs:
             kwargs["lines"] = "structure.ink" in state_keys
         return kwargs
+
+    # ---- the generator contract (nets/contract.py) ----------------------------------------
+    @property
+    def scale(self) -> int:
+        return self.structure.scale if self.structure is not None else 1
+
+    @property
+    def has_scale(self) -> bool:
+        return self.structure is not None
+
+    def set_scale(self, k: int) -> None:
+        if self.structure is not None:
+            self.structure.scale = int(k)
+        elif k != 1:
+            super().set_scale(k)
+
+    def set_detail(self, d: float) -> None:
+        if not 0.0 <= d <= 1.0:
+            raise ValueError(f"detail must be between 0 and 1, got {d}")
+        self.detail = float(d)
+
+    def settings(self) -> dict[str, Any]:
+        return {"detail": self.detail, "scale": self.scale}
+
+    def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        """The global stages (tone, LUT, structure) learn fast: Adam moves each parameter by
+        about lr per step, and a colour grade needs them to move far."""
+        fast_parts = [m for m in (self.tone, self.lut, self.structure) if m is not None]
+        fast = [p for m in fast_parts for p in m.parameters() if p.requires_grad]
+        ids = {id(p) for p in fast}
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in ids], fast
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        colour, residual = self.parts(x)
+        return colour + residual, residual
+
+    def regularizers(self) -> dict[str, torch.Tensor]:
+        return {"lut_tv": self.lut.smoothness()}
+
+    def start_colour(self, transfer: Any) -> bool:
+        from ..colortransfer import idt_table
+
+        self.lut.start_from(idt_table(transfer, self.lut.lut.shape[-1]).to(self.lut.lut.device))
+        return True
+
+    def structure_stage(self) -> nn.Module | None:
+        return self.structure
+
+    def structure_output(self, x: torch.Tensor) -> torch.Tensor:
+        if self.structure is None:
+            return super().structure_output(x)
+        s, mask = self.structure(x)
+        return s if mask is None else self.structure.draw(s, mask)
+
+    def finalize(
+        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
+    ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
+        """Ink lines chosen by search after unpaired training (lite_lines.py)."""
+        from .lite_lines import add_lines
+
+        return add_lines(self, kwargs, content, style)
 
     @property
     def align(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .contract import StyleGenerator
 from .registry import register
 
 
@@ -21,10 +22,11 @@ class _ResBlock(nn.Module):
 
 
 @register("generator", "resnet")
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(StyleGenerator):
     """c7s1-64, d128, d256, 9 x R256, u128, u64, c7s1-3 with tanh (Zhu et al. 2017)."""
 
     bytes_per_pixel = 2600  # approximate peak activation bytes per pixel (float32), for the tile planner
+    shared_norm = True  # instance norm: tiles share one set of statistics
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9) -> None:
         super().__init__()

@@ -80,11 +80,10 @@ class StyleRecipe(RecipeBase):
     lambda_swd: float = 0.0
     lambda_idt_pix: float = 0.0  # CUT/FastCUT: pixel loss between G(style image) and the style image
     idt_kind: str = "l1"  # that loss: l1 or mse
-    lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite)
+    lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite's "lut_tv" regularizer)
     # lite: where the colour LUT starts learning: "identity" or "idt", the set-level iterative
     # distribution transfer from the content photos' colours to the style images' (colortransfer.py)
     colour_start: str = "identity"
-    learn_colour: bool = True  # lite: whether the colour stages (tone, LUT) train after their start
     # without before/after pairs: "features" makes pseudo-pairs, each content photo with its
     # set-level transfer of colour and local structure (colortransfer.FeatureTransfer),
     # learned from with lambda_pair like real pairs; "" trains unpaired losses alone
@@ -94,7 +93,7 @@ class StyleRecipe(RecipeBase):
     # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
     # against the style crops' (losses/edges.py); without pairs the stage learns from it alone
     lambda_edges: float = 0.0
-    # lite, unpaired: after training, choose ink lines by a grid search (training/lines.py)
+    # lite, unpaired: after training, choose ink lines by a grid search (nets/lite_lines.py)
     line_calibration: bool = False
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0

@@ -10,6 +10,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import fit_feature_transfer, fit_idt, idt_table
+from ..colortransfer import fit_feature_transfer, fit_idt
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -38,7 +39,6 @@ from ..losses import (
     r1_penalty,
 )
 from ..stylefile import save_style
-from .lines import add_lines
 from .loop import (
     Budget,
     Progress,
@@ -119,6 +119,145 @@ def _nce(g: nn.Module, mlp: PatchSampleMLP, src: torch.Tensor, out: torch.Tensor
     return sum(patch_nce_loss(qi, ki, src.shape[0]) for qi, ki in zip(q, k, strict=True)) / len(q)
 
 
+@dataclass
+class StepState:
+    """What a method's step function works with: the recipe, the networks (G, D and, by
+    method, MLP or G_B / D_B), the two optimizers, CycleGAN's image pools, the
+    discriminators' augmentation, before/after pairs (real or pseudo), the data RNG and
+    the device and precision."""
+
+    r: StyleRecipe
+    nets: dict[str, nn.Module]
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    pools: dict[str, ImagePool]
+    aug: Callable[[torch.Tensor], torch.Tensor]
+    pairs: PairedBank | None
+    gen: torch.Generator
+    dev: torch.device
+    dtype: torch.dtype
+
+
+def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
+    """CycleGAN: two generators with adversarial, cycle and identity losses; discriminators
+    on pooled fakes."""
+    r, g, g_b, d, d_b = st.r, st.nets["G"], st.nets["G_B"], st.nets["D"], st.nets["D_B"]
+    opt_g, opt_d, pools, aug, pairs, gen, dev, dtype = (
+        st.opt_g, st.opt_d, st.pools, st.aug, st.pairs, st.gen, st.dev, st.dtype
+    )  # fmt: skip
+    stats: dict[str, float] = {}
+    with autocast(dev, dtype):
+        fake_b = g(real_a)
+        fake_a = g_b(real_b)
+        rec_a, rec_b = g_b(fake_b), g(fake_a)
+        d.requires_grad_(False)
+        d_b.requires_grad_(False)
+        adv = g_loss(r.loss, d(aug(fake_b))) + g_loss(r.loss, d_b(aug(fake_a)))
+        cyc = F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b)
+        loss_g = r.lambda_gan * adv + r.lambda_cycle * cyc
+        if r.lambda_idt > 0:
+            idt = F.l1_loss(g(real_b).float(), real_b) + F.l1_loss(g_b(real_a).float(), real_a)
+            loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
+            stats["idt"] = idt.item()
+        if pairs is not None:
+            pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+            pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
+            loss_g = loss_g + r.lambda_pair * pair
+            stats["pair"] = pair.item()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    stats.update({"g": adv.item(), "cycle": cyc.item()})
+    # ---- discriminators on pooled fakes -------------------------------------
+    d.requires_grad_(True)
+    d_b.requires_grad_(True)
+    with autocast(dev, dtype):
+        la, sa = _d_total(r, d, aug, real_b, pools["B"].query(fake_b.float()))
+        lb, _ = _d_total(r, d_b, aug, real_a, pools["A"].query(fake_a.float()))
+        loss_d = 0.5 * (la + lb)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    stats.update(sa)
+    return stats
+
+
+def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
+    """CUT / FastCUT: one generator with adversarial, PatchNCE, patch-distribution, identity
+    and pair losses, the generator's own regularizers, and edge statistics for its
+    structure stage."""
+    r, g, d, mlp = st.r, st.nets["G"], st.nets["D"], st.nets["MLP"]
+    opt_g, opt_d, aug, pairs, gen, dev, dtype = st.opt_g, st.opt_d, st.aug, st.pairs, st.gen, st.dev, st.dtype
+    stats: dict[str, float] = {}
+    structure = g.structure_stage() if r.lambda_edges > 0 else None
+    if structure is not None and pairs is None:
+        # unpaired, the adversarial and identity losses drive the smoothing the wrong
+        # way (sharpening, docs/benchmarks.md): the stage learns only from the edge
+        # statistics below, so no graph is built through it here
+        structure.requires_grad_(False)
+    with autocast(dev, dtype):
+        # G on style images serves CUT's NCE identity and the pixel identity loss:
+        # a look's own images should be (nearly) fixed points of the look
+        use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
+        src = torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a
+        out, residual = g.split(src) if r.lambda_res > 0 else (g(src), None)
+        fake = out[: r.batch]
+        # discriminator step on detached fakes
+        loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    stats.update(sd)
+    with autocast(dev, dtype):
+        d.requires_grad_(False)
+        adv = g_loss(r.loss, d(aug(fake)))
+        d.requires_grad_(True)
+        loss_g = r.lambda_gan * adv
+        stats["g"] = adv.item()
+        for name, term in g.regularizers().items():  # weighted by the recipe's lambda_<name>
+            weight = getattr(r, f"lambda_{name}", 0.0)
+            if weight > 0:
+                loss_g = loss_g + weight * term
+                stats[name] = term.item()
+        if residual is not None:
+            res = residual[: r.batch].float().abs().mean()
+            loss_g = loss_g + r.lambda_res * res
+            stats["res"] = res.item()
+        if r.lambda_idt_pix > 0:
+            idt = PIXEL_LOSSES[r.idt_kind](out[r.batch :].float(), real_b[: r.batch])
+            loss_g = loss_g + r.lambda_idt_pix * idt
+            stats["idt"] = idt.item()
+        if r.lambda_nce > 0:
+            nce = _nce(g, mlp, real_a, fake, r.num_patches)
+            if r.method == "cut" and r.nce_idt:
+                nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
+            loss_g = loss_g + r.lambda_nce * nce
+            stats["nce"] = nce.item()
+        if r.lambda_swd > 0:
+            swd = patch_swd(fake.float(), real_b)
+            loss_g = loss_g + r.lambda_swd * swd
+            stats["swd"] = swd.item()
+        if pairs is not None:
+            pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
+            pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
+            loss_g = loss_g + r.lambda_pair * pair
+            stats["pair"] = pair.item()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    if structure is not None:
+        structure.requires_grad_(True)
+        edges = edge_statistics_loss(g.structure_output(real_a), real_b)
+        (r.lambda_edges * edges).backward()
+        stats["edges"] = edges.item()
+    opt_g.step()
+    return stats
+
+
+STEPS: dict[str, Callable[[StepState, torch.Tensor, torch.Tensor], dict[str, float]]] = {
+    "cut": cut_step, "fastcut": cut_step, "cyclegan": cyclegan_step,
+}  # fmt: skip
+
+
 def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> Image.Image:
     """Side-by-side before/after strip of up to three content images (short side 256)."""
     cols = []
@@ -172,15 +311,10 @@ def train_style_run(
     gen = seed_everything(seed)
     g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
-    if r.colour_start == "idt" and hasattr(g, "lut"):
-        # the colour LUT starts at the set-level colour transfer (deterministic, so a resumed
-        # run rebuilds the same start for the smoothness prior)
-        idt = fit_idt(content.tensors, style.tensors, seed=seed)
-        g.lut.start_from(idt_table(idt, g.lut.lut.shape[-1]).to(dev))
-    if not r.learn_colour:
-        for part in ("lut", "tone"):
-            if getattr(g, part, None) is not None:
-                getattr(g, part).requires_grad_(False)
+    if r.colour_start == "idt":
+        # the colour stage starts at the set-level colour transfer (deterministic, so a
+        # resumed run rebuilds the same start for the smoothness prior)
+        g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)
@@ -189,18 +323,19 @@ def train_style_run(
         g_b = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
         d_b = nets.channels_last(_discriminator(r).to(dev))
         nets_.update({"G_B": g_b, "D_B": d_b})
-    # the global stages (lite: tone, LUT, structure) may learn faster than the convolutions:
-    # Adam moves each parameter by about lr per step, and a colour grade needs them to move far
-    g_nets = [n for k, n in nets_.items() if not k.startswith("D")]
-    global_params = [
-        p for n in g_nets for name, p in n.named_parameters()
-        if p.requires_grad and name.startswith(("lut.", "tone.", "structure."))
-    ]  # fmt: skip
-    global_ids = {id(p) for p in global_params}
-    other = [p for n in g_nets for p in n.parameters() if p.requires_grad and id(p) not in global_ids]
-    g_groups = [{"params": other, "lr": r.lr_g, "base_lr": r.lr_g}]
-    if global_params:
-        g_groups.append({"params": global_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
+    # each generator says which of its parameters learn fast (lite: its global stages)
+    base_params: list[nn.Parameter] = []
+    fast_params: list[nn.Parameter] = []
+    for k, n in nets_.items():
+        if k.startswith("G"):
+            base, fast = n.param_groups()
+            base_params += base
+            fast_params += fast
+        elif k == "MLP":
+            base_params += list(n.parameters())
+    g_groups = [{"params": base_params, "lr": r.lr_g, "base_lr": r.lr_g}]
+    if fast_params:
+        g_groups.append({"params": fast_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
     d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
     opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
     opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
@@ -234,114 +369,13 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
+    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype)
+    method_step = STEPS[r.method]
+
     def step() -> dict[str, float]:
         real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
         real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
-        stats: dict[str, float] = {}
-
-        if r.method == "cyclegan":
-            # ---- generators: adversarial + cycle + identity -------------------------
-            with autocast(dev, dtype):
-                fake_b = g(real_a)
-                fake_a = g_b(real_b)
-                rec_a, rec_b = g_b(fake_b), g(fake_a)
-                d.requires_grad_(False)
-                d_b.requires_grad_(False)
-                adv = g_loss(r.loss, d(aug(fake_b))) + g_loss(r.loss, d_b(aug(fake_a)))
-                cyc = F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b)
-                loss_g = r.lambda_gan * adv + r.lambda_cycle * cyc
-                if r.lambda_idt > 0:
-                    idt = F.l1_loss(g(real_b).float(), real_b) + F.l1_loss(g_b(real_a).float(), real_a)
-                    loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
-                    stats["idt"] = idt.item()
-                if pairs is not None:
-                    pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-                    pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
-                    loss_g = loss_g + r.lambda_pair * pair
-                    stats["pair"] = pair.item()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            stats.update({"g": adv.item(), "cycle": cyc.item()})
-            # ---- discriminators on pooled fakes -------------------------------------
-            d.requires_grad_(True)
-            d_b.requires_grad_(True)
-            with autocast(dev, dtype):
-                la, sa = _d_total(r, d, aug, real_b, pools["B"].query(fake_b.float()))
-                lb, _ = _d_total(r, d_b, aug, real_a, pools["A"].query(fake_a.float()))
-                loss_d = 0.5 * (la + lb)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            stats.update(sa)
-        else:
-            # ---- CUT / FastCUT ---------------------------------------------------------
-            structure = getattr(g, "structure", None) if r.lambda_edges > 0 else None
-            if structure is not None and pairs is None:
-                # unpaired, the adversarial and identity losses drive the smoothing the wrong
-                # way (sharpening, docs/benchmarks.md): the stage learns only from the edge
-                # statistics below, so no graph is built through it here
-                structure.requires_grad_(False)
-            with autocast(dev, dtype):
-                # G on style images serves CUT's NCE identity and the pixel identity loss:
-                # a look's own images should be (nearly) fixed points of the look
-                use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
-                src = torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a
-                if r.lambda_res > 0 and hasattr(g, "parts"):
-                    colour, residual = g.parts(src)
-                    out = colour + residual
-                else:
-                    out, residual = g(src), None
-                fake = out[: r.batch]
-                # discriminator step on detached fakes
-                loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            stats.update(sd)
-            with autocast(dev, dtype):
-                d.requires_grad_(False)
-                adv = g_loss(r.loss, d(aug(fake)))
-                d.requires_grad_(True)
-                loss_g = r.lambda_gan * adv
-                stats["g"] = adv.item()
-                if r.lambda_lut_tv > 0 and hasattr(g, "lut"):
-                    tv = g.lut.smoothness()
-                    loss_g = loss_g + r.lambda_lut_tv * tv
-                    stats["lut_tv"] = tv.item()
-                if residual is not None:
-                    res = residual[: r.batch].float().abs().mean()
-                    loss_g = loss_g + r.lambda_res * res
-                    stats["res"] = res.item()
-                if r.lambda_idt_pix > 0:
-                    idt = PIXEL_LOSSES[r.idt_kind](out[r.batch :].float(), real_b[: r.batch])
-                    loss_g = loss_g + r.lambda_idt_pix * idt
-                    stats["idt"] = idt.item()
-                if r.lambda_nce > 0:
-                    nce = _nce(g, mlp, real_a, fake, r.num_patches)
-                    if r.method == "cut" and r.nce_idt:
-                        nce = 0.5 * (nce + _nce(g, mlp, real_b[: r.batch], out[r.batch :], r.num_patches))
-                    loss_g = loss_g + r.lambda_nce * nce
-                    stats["nce"] = nce.item()
-                if r.lambda_swd > 0:
-                    swd = patch_swd(fake.float(), real_b)
-                    loss_g = loss_g + r.lambda_swd * swd
-                    stats["swd"] = swd.item()
-                if pairs is not None:
-                    pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-                    pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
-                    loss_g = loss_g + r.lambda_pair * pair
-                    stats["pair"] = pair.item()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            if structure is not None:
-                structure.requires_grad_(True)
-                s, mask = structure(real_a)
-                edges = edge_statistics_loss(s if mask is None else structure.draw(s, mask), real_b)
-                (r.lambda_edges * edges).backward()
-                stats["edges"] = edges.item()
-            opt_g.step()
-        return stats
+        return method_step(state, real_a, real_b)
 
     def sample(at: int) -> None:
         save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{at:06d}.png")
@@ -376,13 +410,15 @@ def train_style_run(
             "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)"
         )
     g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
-    if "detail" in g_kw:  # the residual trains at full strength; the style applies r.detail of it
-        g_kw["detail"] = g_final.detail = r.detail
-    if r.line_calibration:  # ink lines, chosen on crops drawn apart from training's random stream
+    if g_final.detail is not None:  # the residual trains at full strength; the style applies r.detail of it
+        g_final.set_detail(r.detail)
+        g_kw["detail"] = r.detail
+    if r.line_calibration:  # the family's finalize step (lite: ink lines chosen by search), on
+        # crops drawn apart from training's random stream
         crops = torch.Generator().manual_seed(seed + 11)
         content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
         style_crops = random_crops(style, LINE_CROPS, r.size, (1.0, 1.0), crops)
-        g_final, g_kw, summary["lines"] = add_lines(g_final, g_kw, content_crops, style_crops)
+        g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
     return style_dir

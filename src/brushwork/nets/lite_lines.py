@@ -1,4 +1,5 @@
-"""Ink lines for styles learned without pairs: chosen after training, by search, not by gradient.
+"""`lite`'s finalize step: ink lines for styles learned without pairs, chosen after
+training by search, not by gradient (``LiteGenerator.finalize``).
 
 No unpaired loss taught `lite`'s line stage by gradient descent (docs/benchmarks.md): grey,
 partly drawn lines match no style, so every smooth statistic tried first got *worse* as
@@ -57,10 +58,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import nets
 from ..color import luminance
 from ..colortransfer import apply_curve
 from ..losses import patch_swd
+from .registry import create
 
 LINE_STRENGTH = 1.0  # the 3x3-thickened lines are drawn in the ink colour itself
 # Sobel magnitude at the lines' half strength (a drawing's sparse strokes need the high ones)
@@ -214,7 +215,7 @@ def add_lines(
     if not kwargs.get("structure"):
         return g, kwargs, None
     kw = {**kwargs, "lines": True}
-    lined = nets.create("generator", "lite", **kw)
+    lined = create("generator", "lite", **kw)
     lined.load_state_dict(g.state_dict(), strict=False)  # the line numbers are new
     lined.eval().requires_grad_(False)
     report = calibrate_lines(lined, content, style)

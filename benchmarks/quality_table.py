@@ -1,0 +1,48 @@
+"""Merge quality.py result files (runs of one benchmark split across processes) into one
+markdown table and the acceptance summary.
+
+    python benchmarks/quality_table.py docs/bench/random/results_a.json docs/bench/random/results_b.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+BASELINES = ("photo", "histmatch", "reinhard", "idt")
+
+
+def main(paths: list[str]) -> None:
+    rows = [r for p in paths for r in json.loads(Path(p).read_text())["rows"]]
+    cols = [c for c in (*BASELINES, "magenta", "teacher", "learned") if c in rows[0]["scores"]]
+    print("| look | " + " | ".join(cols) + " | gain (bPSNR) | steps | what it is |")
+    print("|---|" + "---|" * (len(cols) + 3))
+    for r in rows:
+        sc = r["scores"]
+        cells = " | ".join(f"{sc[c]['bpsnr']:.2f} / {sc[c].get('style', float('nan')):.2f}" for c in cols)
+        what = r["describe"].split(": ", 1)[1]
+        stages = " -> ".join(part.split("(")[0] + (f"({part.split('kind=')[1].split(',')[0]})" if "kind=" in part else "")
+                             for part in what.split(" -> "))  # fmt: skip
+        print(f"| {r['look']} | {cells} | {r['gain_bpsnr']:+.2f} | {r['steps']} | {stages} |")
+    gains = [r["gain_bpsnr"] for r in rows]
+    n = len(rows)
+    mean = {c: sum(r["scores"][c]["bpsnr"] for r in rows) / n for c in cols}
+    style = {c: sum(r["scores"][c].get("style", float("nan")) for r in rows) / n for c in cols}
+    print("| **mean** | " + " | ".join(f"**{mean[c]:.2f} / {style[c]:.2f}**" for c in cols)
+          + f" | **{sum(gains) / n:+.2f}** | | |")  # fmt: skip
+    print()
+    print(f"looks: {n}; mean gain in bPSNR over the best baseline {sum(gains) / n:+.2f} dB; above it "
+          f"{sum(g > 0 for g in gains)}/{n}; worst {min(gains):+.2f} dB; below -1 dB: {sum(g < -1 for g in gains)}")  # fmt: skip
+    raw = sum(r["gain_psnr"] for r in rows) / n
+    print(f"mean gain in raw PSNR: {raw:+.2f} dB")
+    if "idt" in style and style["idt"] == style["idt"]:
+        print(f"style distance, learned / IDT: {style['learned'] / style['idt']:.2f}"
+              + (f"; learned / Magenta: {style['learned'] / style['magenta']:.2f}" if "magenta" in style else ""))  # fmt: skip
+    if "teacher" in mean:
+        print(f"learned minus teacher (bPSNR): {mean['learned'] - mean['teacher']:+.2f} dB mean; "
+              f"teacher minus IDT: {mean['teacher'] - mean['idt']:+.2f} dB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

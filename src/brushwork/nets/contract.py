@@ -1,0 +1,98 @@
+"""The contract between a style generator family and the code that trains, applies and
+exports it. A new family subclasses ``StyleGenerator``, overrides what it has, and
+registers itself (``@register("generator", NAME)``): the trainer, the Stylizer and export
+ask only for what is written here, never for a family's insides.
+
+Applying (``Stylizer``, ``tiling``, ``export``):
+* ``forward(x)``: [B, 3, H, W] in [-1, 1] -> the same shape.
+* ``align``: tiles that start on multiples of this see the whole image's pixel grid.
+* ``bytes_per_pixel``: peak float32 activation bytes per pixel of a forward pass (the tile
+  planner's budget).
+* ``shared_norm``: True when normalisation statistics must be shared across tiles
+  (instance norm); False when tiles give the whole-image result as they are.
+* ``scale`` / ``set_scale(k)`` / ``has_scale``: pixel-sized operators at k times the
+  size of the training images (a Stylizer sets it from the style's ``work_side``).
+* ``detail`` / ``set_detail(d)``: how much of a spatial residual is applied, where the
+  family has one (``None``: no such control).
+* ``settings()``: forward-pass settings that are not weights (export caches key on them).
+
+Training (``training/style.py``):
+* ``param_groups()``: (base, fast) parameters; the fast group learns at ``lr_lut_mult``
+  times the rate (few global numbers that every pixel trains).
+* ``split(x)``: (output, spatial residual or None), the residual's size being penalised.
+* ``regularizers()``: named penalty terms; recipe field ``lambda_<name>`` weights each.
+* ``start_colour(transfer)``: start the colour stage at a fitted colour transfer; False if
+  the family has none.
+* ``structure_stage()``: the module of global structure operators that learns from edge
+  statistics alone in unpaired training, or None; ``structure_output(x)``: the image those
+  operators alone make of x (what the edge statistics compare with the style's).
+* ``finalize(kwargs, content, style)``: after training, -> (generator to save, its kwargs,
+  a report for the training summary or None).
+* ``nce_features(x)`` / ``nce_channels()``: the encoder taps PatchNCE (CUT) compares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class StyleGenerator(nn.Module):
+    """Defaults describe a plain convolutional generator with nothing global to learn."""
+
+    align: int = 4
+    bytes_per_pixel: int = 2600
+    shared_norm: bool = False
+
+    # ---- applying ----------------------------------------------------------------------
+    @property
+    def scale(self) -> int:
+        return 1
+
+    @property
+    def has_scale(self) -> bool:
+        return False
+
+    def set_scale(self, k: int) -> None:
+        if k != 1:
+            raise ValueError(f"{type(self).__name__} has no pixel-sized operators to scale")
+
+    detail: float | None = None
+
+    def set_detail(self, d: float) -> None:
+        raise ValueError(f"{type(self).__name__} has no detail control")
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    # ---- training ----------------------------------------------------------------------
+    def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        return [p for p in self.parameters() if p.requires_grad], []
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self(x), None
+
+    def regularizers(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def start_colour(self, transfer: Any) -> bool:
+        return False
+
+    def structure_stage(self) -> nn.Module | None:
+        return None
+
+    def structure_output(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no structure stage")
+
+    def finalize(
+        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
+    ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
+        return self, kwargs, None
+
+    def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def nce_channels(self) -> list[int]:
+        raise NotImplementedError
