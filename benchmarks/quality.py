@@ -181,10 +181,16 @@ def main() -> None:
     cols = [*BASELINES, *(["magenta"] if mag else []), *(["teacher"] if args.show_teacher else []), "learned"]
     print(f"{'look':8s} " + " ".join(f"{k:>18s}" for k in cols) + "  gain(b)  steps   min  decisions")
     rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for name, fn, desc in looks:
         print(f"  {name}: {desc}", flush=True)
-        style = [fn(t) for t in b]
-        truth = [fn(t) for t in c]
+        try:
+            style = [fn(t) for t in b]
+            truth = [fn(t) for t in c]
+        except Exception as exc:  # the look itself fails (a bug in its generator): say so, go on
+            print(f"  {name}: the look cannot be applied ({type(exc).__name__}: {exc}); skipped", flush=True)
+            skipped.append(name)
+            continue
         idt = fit_idt(a, style)
         outs: dict[str, list[torch.Tensor]] = {
             "photo": c,
@@ -259,13 +265,15 @@ def main() -> None:
             f"{name:8s} {cells} {gain:+7.2f} {meta['steps']:6d} {meta['minutes']:5.2f}  {json.dumps(decisions)}",
             flush=True,
         )
+        # after every look, so a run that stops part-way keeps what it measured
+        (args.out / f"results{args.tag}.json").write_text(json.dumps({"seeds": seeds, "rows": rows}, indent=2))
         if not args.no_images:
             sheet([c, truth, outs["idt"], *([outs["magenta"]] if mag else []), outs["learned"]],
                   args.out / f"{name}{args.tag}.jpg")  # fmt: skip
     gains = [r["gain_bpsnr"] for r in rows]
     summary: dict[str, Any] = {
         "looks": len(rows), "mean_gain_bpsnr": sum(gains) / len(gains), "above": sum(g > 0 for g in gains),
-        "worst": min(gains), "mean_gain_psnr": sum(r["gain_psnr"] for r in rows) / len(rows),
+        "worst": min(gains), "mean_gain_psnr": sum(r["gain_psnr"] for r in rows) / len(rows), "skipped": skipped,
     }  # fmt: skip
     if mag is not None:
         mean_style = {k: sum(r["scores"][k]["style"] for r in rows) / len(rows) for k in cols}

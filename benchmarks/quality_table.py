@@ -34,8 +34,9 @@ def main(paths: list[str]) -> None:
     print()
     print(f"looks: {n}; mean gain in bPSNR over the best baseline {sum(gains) / n:+.2f} dB; above it "
           f"{sum(g > 0 for g in gains)}/{n}; worst {min(gains):+.2f} dB; below -1 dB: {sum(g < -1 for g in gains)}")  # fmt: skip
-    raw = sum(r["gain_psnr"] for r in rows) / n
-    print(f"mean gain in raw PSNR: {raw:+.2f} dB")
+    raws = [r["gain_psnr"] for r in rows if r.get("gain_psnr") is not None]
+    if raws:
+        print(f"mean gain in raw PSNR: {sum(raws) / len(raws):+.2f} dB ({len(raws)} looks with raw PSNR)")
     if "idt" in style and style["idt"] == style["idt"]:
         print(f"style distance, learned / IDT: {style['learned'] / style['idt']:.2f}"
               + (f"; learned / Magenta: {style['learned'] / style['magenta']:.2f}" if "magenta" in style else ""))  # fmt: skip
