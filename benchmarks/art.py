@@ -95,9 +95,10 @@ def main() -> None:
     strips = []
     for i in range(min(4, len(photos))):
         ims = [outs[k][i] for k in ("photo", "idt", "magenta", "learned")]
-        s = 256 / ims[0].shape[1]
-        strips.append(torch.cat([F.interpolate(x[None], scale_factor=s, mode="bilinear", antialias=True)[0][:, :256]
-                                 for x in ims], 2))  # fmt: skip
+        side = min(ims[0].shape[-2:])  # the centre square of each, at 256 px
+        sq = [x[:, (x.shape[1] - side) // 2 :][:, :side, (x.shape[2] - side) // 2 :][:, :, :side] for x in ims]
+        strips.append(torch.cat([F.interpolate(x[None], size=(256, 256), mode="bilinear", antialias=True)[0]
+                                 for x in sq], 2))  # fmt: skip
     w = min(x.shape[2] for x in strips)
     save_image_atomic(tensor_to_pil(torch.cat([x[:, :, :w] for x in strips], 1).clamp(-1, 1)),
                       args.out / f"{args.style.name}.jpg", quality=88)  # fmt: skip
