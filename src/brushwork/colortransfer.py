@@ -28,8 +28,7 @@ QUANTILES = 256  # knots of each 1D map
 def _sample_count(*sets: list[torch.Tensor], limit: int) -> int:
     """How many pixels to draw from each set: ``limit``, or fewer when the smaller set holds
     fewer pixels (tiny images need no more samples than they have)."""
-    have = min(sum(t.shape[-2] * t.shape[-1] * (t.numel() // (t.shape[-3] * t.shape[-2] * t.shape[-1])) for t in s)
-               for s in sets)  # fmt: skip
+    have = min(sum(t.numel() // t.shape[-3] for t in s) for s in sets)  # pixels: elements / channels
     return max(1024, min(limit, have))
 
 
