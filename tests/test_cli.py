@@ -13,7 +13,7 @@ from brushwork.cli import main
 
 TINY_SET = [
     "--set", "generator_kwargs={\"ngf\": 4, \"n_blocks\": 1, \"lut_size\": 5}", "--set", "d_ndf=8",
-    "--set", "num_patches=16", "--set", "max_side=64", "--set", "precision=\"fp32\"",
+    "--set", "num_patches=16", "--set", "max_side=64", "--set", "precision=\"fp32\"", "--generator", "lite",
 ]  # fmt: skip
 
 

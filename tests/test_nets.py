@@ -13,6 +13,7 @@ from brushwork import nets
 TINY_KWARGS = {
     ("generator", "lite"): {"ngf": 8, "n_blocks": 1, "lut_size": 5},
     ("generator", "resnet"): {"ngf": 8, "n_blocks": 2},
+    ("generator", "painter"): {"blocks": 1},
     ("discriminator", "patchgan"): {"ndf": 8, "n_layers": 2, "scales": 2},
     ("noise_generator", "dcgan"): {"size": 16, "z_dim": 8, "ngf": 4},
     ("noise_generator", "mlp"): {"size": 16, "z_dim": 8, "hidden": 16},

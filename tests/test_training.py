@@ -44,6 +44,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(
         "recipe": {**TINY, **extra},
         "quiet": True,
         "device": "cpu",
+        "generator": "lite",
     }
     full = brushwork.train_style(style_dir, photo_dir, name="full", **kw)
 
@@ -68,6 +69,7 @@ def test_same_seed_same_result_and_run_artifacts(photo_dir: Path, style_dir: Pat
         name="a",
         steps=4,
         method="fastcut",
+        generator="lite",
         size=32,
         seed=1,
         recipe=TINY,
@@ -80,6 +82,7 @@ def test_same_seed_same_result_and_run_artifacts(photo_dir: Path, style_dir: Pat
         name="b",
         steps=4,
         method="fastcut",
+        generator="lite",
         size=32,
         seed=1,
         recipe=TINY,
@@ -108,16 +111,20 @@ def test_paired_training_with_before_after(tmp_path: Path, photo_dir: Path) -> N
 
 
 def test_existing_style_is_never_overwritten(photo_dir: Path, style_dir: Path) -> None:
-    brushwork.train_style(style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True)
+    brushwork.train_style(
+        style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True, generator="lite"
+    )
     with pytest.raises(BrushworkError, match="already exists"):
-        brushwork.train_style(style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True)
+        brushwork.train_style(
+            style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True, generator="lite"
+        )
 
 
 def test_bad_inputs_are_clear(tmp_path: Path, photo_dir: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(NoImagesError, match="no usable style images"):
-        brushwork.train_style(empty, photo_dir, name="x", steps=1, recipe=TINY)
+        brushwork.train_style(empty, photo_dir, name="x", steps=1, recipe=TINY, generator="lite")
     with pytest.raises(BrushworkError, match="invalid style name"):
         brushwork.train_style(empty, photo_dir, name="../evil", steps=1)
     with pytest.raises(BrushworkError, match="no training run"):
@@ -245,3 +252,18 @@ def test_probe_sees_ema_generator_and_changes_nothing(tmp_path: Path) -> None:
     assert seen == [2, 4]
     for k in outs[0]:
         assert torch.equal(outs[0][k], outs[1][k]), k
+
+
+def test_recipe_settings_are_type_checked() -> None:
+    with pytest.raises(BrushworkError, match="'lr_g' must be a number, got 'fast'"):
+        default_recipe(12, lr_g="fast")
+    with pytest.raises(BrushworkError, match="'batch' must be a whole number"):
+        default_recipe(12, batch=1.5)
+    with pytest.raises(BrushworkError, match="'prior' must be true or false"):
+        default_recipe(12, generator="painter", prior=1)
+    with pytest.raises(BrushworkError, match="'crop_scale' must be a list of 2 numbers"):
+        default_recipe(12, crop_scale=[1.0])
+    with pytest.raises(BrushworkError, match="'teacher' must be a string"):
+        default_recipe(12, teacher=0)
+    r = default_recipe(12, lr_g=1, crop_scale=[1, 2])  # whole numbers where numbers go are fine
+    assert r.lr_g == 1.0 and isinstance(r.lr_g, float) and r.crop_scale == (1.0, 2.0)

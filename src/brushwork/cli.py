@@ -42,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--minutes", type=_positive_float, help="wall-clock budget (default 3)")
     budget.add_argument("--steps", type=_positive_int, help="number of training steps")
     t.add_argument("--method", choices=["cut", "fastcut", "cyclegan"], default="cut")
-    t.add_argument("--generator", choices=["lite", "resnet"], default="lite")
+    t.add_argument(
+        "--generator",
+        choices=["lite", "painter", "resnet"],
+        default="lite",
+        help="lite (default): colour looks, drawings, fastest; painter: strokes and texture, started from a "
+        "pretrained painting network (paintings, drawings, comics); resnet: CycleGAN-class, for GPUs",
+    )
     t.add_argument("--loss", choices=["lsgan", "vanilla", "hinge", "wgan-gp"], default="lsgan")
     t.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels")
     t.add_argument("--resume", action="store_true", help="continue the run saved under --name")
@@ -177,7 +183,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"style {args.name!r} saved to {path}")
         training = read_meta(path).get("training", {})
         if training.get("pseudo_pairs"):
-            print("learned from pseudo-pairs: your photos moved onto the style images by a set-level transfer of colour and local structure")
+            print(
+                "learned from pseudo-pairs: your photos moved onto the style images by a set-level transfer of colour and local structure"
+            )
         lines = training.get("lines")
         if lines:  # what the line calibration after unpaired training decided
             if lines.get("drawing"):

@@ -20,7 +20,12 @@ def run_demo(minutes: float = 3.0, quiet: bool = False) -> Path:
     """Train ``demo-vangogh`` (replacing an earlier demo), write a before/after image, return its path."""
     for d in (styles_dir() / DEMO_NAME, runs_dir() / DEMO_NAME):
         shutil.rmtree(d, ignore_errors=True)  # the demo owns these two folders
-    path = train_style(builtin_dir("styles/vangogh"), None, name=DEMO_NAME, minutes=minutes, quiet=quiet)
+    # the painter generator: the demo is a painter's folder, and it shows strokes being learned
+    # (--generator auto picks lite for this set: by patch statistics at 384 px the held-out
+    # paintings sit closer to colour-matched photos; docs/benchmarks.md, "Choosing what to train")
+    path = train_style(
+        builtin_dir("styles/vangogh"), None, name=DEMO_NAME, minutes=minutes, quiet=quiet, generator="painter"
+    )
     st = Stylizer.load(path)
     photo = load_image(list_images(builtin_dir("photos"))[0])
     before = pil_to_tensor(photo)

@@ -23,6 +23,9 @@ Training (``training/style.py``):
 * ``regularizers()``: named penalty terms; recipe field ``lambda_<name>`` weights each.
 * ``start_colour(transfer)``: start the colour stage at a fitted colour transfer; False if
   the family has none.
+* ``start_prior(style_images)``: start from pretrained weights conditioned on the style
+  images (painter: Magenta's transfer network and the folder's style vector); False if the
+  family has no prior.
 * ``structure_stage()``: the module of global structure operators that learns from edge
   statistics alone in unpaired training, or None; ``structure_output(x)``: the image those
   operators alone make of x (what the edge statistics compare with the style's).
@@ -78,6 +81,9 @@ class StyleGenerator(nn.Module):
         return {}
 
     def start_colour(self, transfer: Any) -> bool:
+        return False
+
+    def start_prior(self, style_images: list[torch.Tensor]) -> bool:
         return False
 
     def structure_stage(self) -> nn.Module | None:

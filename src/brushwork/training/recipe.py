@@ -20,6 +20,42 @@ SMALL_SET = 50  # style sets below this many images count as "small"
 UNPAIRED_SMALL_SET_STEPS = 500  # the step cap of a time budget for those, without pairs
 
 
+def _checked(what: str, key: str, current: Any, value: Any) -> Any:
+    """``value`` for a setting whose default is ``current``, if it has that type (an int
+    where a number is expected becomes a float); otherwise a clear error."""
+
+    def bad(kind: str) -> BrushworkError:
+        return BrushworkError(f"{what} setting {key!r} must be {kind}, got {value!r}")
+
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+        return value
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a number")
+        return float(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise bad("a string (JSON, e.g. --set key='\"text\"')")
+        return value
+    if isinstance(current, tuple):
+        if not isinstance(value, list | tuple) or len(value) != len(current):
+            raise bad(f"a list of {len(current)} numbers")
+        if any(isinstance(x, bool) or not isinstance(x, int | float) for x in value):
+            raise bad(f"a list of {len(current)} numbers")
+        return tuple(float(x) for x in value)
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise bad("an object")
+        return value
+    return value
+
+
 class RecipeBase:
     """JSON round trip and user overrides, shared by the style and GAN recipes (dataclasses)."""
 
@@ -39,7 +75,7 @@ class RecipeBase:
         for k, v in overrides.items():
             if not hasattr(self, k):
                 raise BrushworkError(f"unknown {what} setting {k!r}")
-            setattr(self, k, tuple(v) if k == "crop_scale" else v)
+            setattr(self, k, _checked(what, k, getattr(self, k), v))
         return self
 
     def check_diffaug(self) -> None:
@@ -88,6 +124,12 @@ class StyleRecipe(RecipeBase):
     # set-level transfer of colour and local structure (colortransfer.FeatureTransfer),
     # learned from with lambda_pair like real pairs; "" trains unpaired losses alone
     teacher: str = ""
+    # start from the generator family's pretrained prior (painter: Magenta's transfer network
+    # conditioned on the mean style vector of the style images)
+    prior: bool = False
+    # distance between the style vector (Magenta's style encoder) of the output and the mean
+    # vector of the style images: a distribution loss on strokes, texture and palette
+    lambda_style_vec: float = 0.0
     lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
     detail: float = 1.0  # lite: how much of the spatial residual the saved style applies
     # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
@@ -129,6 +171,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
         if self.line_calibration and self.generator != "lite":
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
+        if self.prior and self.generator != "painter":
+            raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
         if self.teacher not in ("", "features"):
             raise BrushworkError(f"teacher must be features or empty, got {self.teacher!r}")
         if self.colour_start not in ("identity", "idt"):
@@ -186,6 +230,14 @@ def default_recipe(
             # against the unpaired losses, every look of the 400-step benchmark gained
             # 0.7-3.5 dB (docs/benchmarks.md)
             r.lambda_pair = 30.0
+    elif generator == "painter":
+        # starts from Magenta's pretrained transfer network conditioned on the folder's mean
+        # style vector; fine-tuned with the adversarial and PatchNCE losses and the distance
+        # of its outputs' style vectors to the folder's
+        r.prior = True
+        r.lambda_style_vec = 1.0
+        if n_pairs == 0:
+            r.teacher = overrides.get("teacher", "")
     else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
     if n_style < SMALL_SET:

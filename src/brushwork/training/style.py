@@ -136,6 +136,7 @@ class StepState:
     gen: torch.Generator
     dev: torch.device
     dtype: torch.dtype
+    style_target: torch.Tensor | None = None  # the style images' mean style vector (lambda_style_vec)
 
 
 def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
@@ -242,6 +243,12 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
             pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
+    if st.style_target is not None:
+        from ..nets.magenta import style_encoder
+
+        sv = (style_encoder().to(dev)(fake.float()) - st.style_target).square().mean()
+        loss_g = loss_g + r.lambda_style_vec * sv
+        stats["style_vec"] = sv.item()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     if structure is not None:
@@ -311,6 +318,13 @@ def train_style_run(
     gen = seed_everything(seed)
     g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
+    style_target = None
+    if r.prior and not g.start_prior(style.tensors):
+        raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
+    if r.lambda_style_vec > 0:
+        from ..nets.magenta import mean_style_vector
+
+        style_target = mean_style_vector(style.tensors).to(dev)[None]
     if r.colour_start == "idt":
         # the colour stage starts at the set-level colour transfer (deterministic, so a
         # resumed run rebuilds the same start for the smoothness prior)
@@ -369,7 +383,7 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
-    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype)
+    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target)
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:

@@ -1,0 +1,163 @@
+"""`painter`: a light stylization network that paints (strokes, texture, outlines), started
+from Magenta's pretrained arbitrary-stylization transfer network and fine-tuned on the folder.
+
+Architecture (the transfer network of Ghiasi et al. 2017, light variant, ~180 K weights):
+9x9 conv 3->8, two stride-2 3x3 convs (16, 32), five residual blocks at 1/4 resolution,
+two nearest x2 upsamplings with 3x3 convs (16, 8), a 9x9 conv to RGB and a sigmoid. Every
+convolution after the encoder is followed by *conditional instance norm*: its scale and
+shift are linear functions of a 100-number style vector, which is a parameter here (it
+starts at the mean of the style images' vectors under Magenta's style encoder).
+
+``start_prior(style_images)`` loads the pretrained weights (``nets/magenta.py``) and sets the
+style vector; the style's own fine-tuned weights are then saved with the style, so applying
+it needs nothing but the style file. Instance norm: tiles share whole-image statistics
+(``shared_norm``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .contract import StyleGenerator
+from .registry import register
+
+STYLE_DIM = 100
+EPS = 1e-5  # the pretrained network's instance-norm epsilon (checked against the ONNX file on load)
+
+
+class _CondNorm(nn.Module):
+    """Instance norm whose per-channel scale and shift come from the style vector."""
+
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(ch, eps=EPS)
+        self.gamma = nn.Linear(STYLE_DIM, ch)
+        self.beta = nn.Linear(STYLE_DIM, ch)
+        nn.init.zeros_(self.gamma.weight)
+        nn.init.ones_(self.gamma.bias)
+        nn.init.zeros_(self.beta.weight)
+        nn.init.zeros_(self.beta.bias)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        g = self.gamma(s).to(x.dtype)[:, :, None, None]
+        b = self.beta(s).to(x.dtype)[:, :, None, None]
+        return self.norm(x) * g + b
+
+
+def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride)
+
+
+class _Res(nn.Module):
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.conv1, self.norm1 = _conv(ch, ch, 3), _CondNorm(ch)
+        self.conv2, self.norm2 = _conv(ch, ch, 3), _CondNorm(ch)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.norm1(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect")), s))
+        return x + self.norm2(self.conv2(F.pad(h, (1, 1, 1, 1), mode="reflect")), s)
+
+
+@register("generator", "painter")
+class Painter(StyleGenerator):
+    align = 4
+    bytes_per_pixel = 700  # peak float32 activations per pixel (8-16 channels at full resolution)
+    shared_norm = True
+
+    def __init__(self, blocks: int = 5) -> None:
+        super().__init__()
+        self.c1, self.c2, self.c3 = _conv(3, 8, 9), _conv(8, 16, 3, 2), _conv(16, 32, 3, 2)
+        self.res = nn.ModuleList(_Res(32) for _ in range(blocks))
+        self.u1, self.n1 = _conv(32, 16, 3), _CondNorm(16)
+        self.u2, self.n2 = _conv(16, 8, 3), _CondNorm(8)
+        self.out, self.n3 = _conv(8, 3, 9), _CondNorm(3)
+        self.style = nn.Parameter(torch.zeros(STYLE_DIM))
+
+    # ---- the network -------------------------------------------------------------------
+    def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        f1 = F.relu(self.c1(F.pad(x, (4, 4, 4, 4), mode="reflect")))
+        f2 = F.relu(self.c2(F.pad(f1, (1, 1, 1, 1), mode="reflect")))
+        f3 = F.relu(self.c3(F.pad(f2, (1, 1, 1, 1), mode="reflect")))
+        return [f1, f2, f3]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        # the stride-2 path needs sides divisible by 4: pad by reflection, crop back after
+        x = F.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
+        s = self.style[None]
+        t = self._encode((x + 1) / 2)[-1]
+        for block in self.res:
+            t = block(t, s)
+        t = F.interpolate(t, scale_factor=2, mode="nearest")
+        t = F.relu(self.n1(self.u1(F.pad(t, (1, 1, 1, 1), mode="reflect")), s))
+        t = F.interpolate(t, scale_factor=2, mode="nearest")
+        t = F.relu(self.n2(self.u2(F.pad(t, (1, 1, 1, 1), mode="reflect")), s))
+        t = self.n3(self.out(F.pad(t, (4, 4, 4, 4), mode="reflect")), s)
+        return (torch.sigmoid(t) * 2 - 1)[..., :h, :w]
+
+    # ---- the pretrained start ----------------------------------------------------------
+    def _onnx_names(self) -> dict[str, nn.Module]:
+        m: dict[str, nn.Module] = {
+            "transformer/contract/conv1": self.c1, "transformer/contract/conv2": self.c2,
+            "transformer/contract/conv3": self.c3, "transformer/expand/conv1/conv": self.u1,
+            "transformer/expand/conv2/conv": self.u2, "transformer/expand/conv3/conv": self.out,
+        }  # fmt: skip
+        norms = {"transformer/expand/conv1/conv": self.n1, "transformer/expand/conv2/conv": self.n2,
+                 "transformer/expand/conv3/conv": self.n3}  # fmt: skip
+        for i, block in enumerate(self.res):
+            for j, (conv, norm) in enumerate(((block.conv1, block.norm1), (block.conv2, block.norm2)), 1):
+                key = f"transformer/residual/residual{i + 1}/conv{j}"
+                m[key] = conv
+                norms[key] = norm
+        for key, norm in norms.items():
+            assert isinstance(norm, _CondNorm)
+            m[f"style_params/{key}/StyleNorm/Conv"] = norm.beta
+            m[f"style_params/{key}/StyleNorm/Conv_1"] = norm.gamma
+        return m
+
+    @torch.no_grad()
+    def load_pretrained(self) -> None:
+        """Copy Magenta's transfer-network weights into this network."""
+        from .magenta import transfer_weights
+
+        w = transfer_weights()
+        for name, mod in self._onnx_names().items():
+            assert isinstance(mod, nn.Conv2d | nn.Linear)
+            weight = w[f"{name}.weight"]
+            mod.weight.copy_(weight.reshape(mod.weight.shape).to(mod.weight.device))
+            assert mod.bias is not None
+            mod.bias.copy_(w[f"{name}.bias"].to(mod.bias.device))
+        if abs(float(w["eps"]) - EPS) > 1e-6:
+            raise ValueError(f"the pretrained network's instance-norm epsilon is {float(w['eps'])}, not {EPS}")
+
+    def start_prior(self, style_images: list[torch.Tensor]) -> bool:
+        from .magenta import mean_style_vector
+
+        self.load_pretrained()
+        with torch.no_grad():
+            self.style.copy_(mean_style_vector(style_images).to(self.style.device))
+        return True
+
+    # ---- contract ----------------------------------------------------------------------
+    def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        """The style vector, global and seen by every pixel, learns fast."""
+        rest = [p for n, p in self.named_parameters() if p.requires_grad and n != "style"]
+        return rest, [self.style] if self.style.requires_grad else []
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
+        f1, f2, f3 = self._encode((x + 1) / 2)
+        mid = self.res[0](f3, self.style[None]) if len(self.res) else f3
+        return [x, f1, f2, f3, mid]
+
+    def nce_channels(self) -> list[int]:
+        return [3, 8, 16, 32, 32]
