@@ -83,9 +83,12 @@ def test_folder_reads_recursively_and_reports_failures(tmp_path: Path) -> None:
     Image.new("RGB", (4, 4)).save(tmp_path / "a" / "b" / "two.JPG")
     (tmp_path / "a" / "bad.png").write_bytes(b"nope")
     (tmp_path / "a" / "notes.txt").write_text("ignored")
-    assert [p.name for p in list_images(tmp_path)] == ["bad.png", "two.JPG", "one.png"] or len(
-        list_images(tmp_path)
-    ) == 3
+    # sorted by path: "a/b/two.JPG" < "a/bad.png" < "a/one.png" ("/" sorts before letters)
+    assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == [
+        "a/b/two.JPG",
+        "a/bad.png",
+        "a/one.png",
+    ]
     rep = load_folder(tmp_path)
     assert len(rep.images) == 2 and len(rep.failures) == 1 and "bad.png" in rep.failures[0]
 

@@ -96,6 +96,10 @@ def test_tiled_apply_matches_whole(style_path: Path) -> None:
     assert st.tile_size(300, 260) is None
     tiled = st.stylize_tensor(x, tile=128)
     assert (tiled - whole).abs().max() < 1e-4
+    # the tile side per call, on images too (as strength and preserve_color are)
+    img = (np.random.default_rng(0).random((300, 260, 3)) * 255).astype(np.uint8)
+    assert np.abs(st(img, tile=128).astype(int) - st(img).astype(int)).max() <= 1
+    assert np.array_equal(st(img, tile=128), Stylizer.load("neg", device="cpu", precision="fp32", tile=128)(img))
 
 
 def test_bf16_close_to_fp32(style_path: Path) -> None:

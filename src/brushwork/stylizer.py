@@ -219,7 +219,11 @@ class Stylizer:
         strength: float | None = None,
         preserve_color: bool | None = None,
         max_side: int | None = None,
+        tile: int | None = None,
     ) -> Any:
+        """Stylize a PIL image, a numpy array (HWC, uint8 or float in [0, 1]) or a tensor
+        ([B, 3, H, W] in [-1, 1]) into the same kind. ``strength``, ``preserve_color`` and
+        ``tile`` override the Stylizer's own for this call; ``max_side`` downscales first."""
         if isinstance(image, Image.Image) and max_side and max(image.size) > max_side:
             s = max_side / max(image.size)
             image = image.resize(
@@ -229,7 +233,7 @@ class Stylizer:
         if max_side and kind != "pil" and max(x.shape[-2:]) > max_side:
             s = max_side / max(x.shape[-2:])
             x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
-        y = self.stylize_tensor(x, strength, preserve_color)
+        y = self.stylize_tensor(x, strength, preserve_color, tile)
         del x  # a 24 MP photo: free its float copy before converting the result
         if kind == "pil":
             return tensor_to_pil(y)
