@@ -22,8 +22,8 @@ from torch import nn
 
 from . import nets
 from .errors import BrushworkError, StyleNotFoundError
+from .schema import FORMAT_VERSION, check_weights_header, read_json, validate_meta
 
-FORMAT_VERSION = 1
 STYLE_JSON = "style.json"
 WEIGHTS = "generator.safetensors"
 PREVIEW = "preview.png"
@@ -52,6 +52,7 @@ def save_style(
             "generator": {"name": generator, "kwargs": generator_kwargs, "kind": kind},
             "training": summary,
         }
+        validate_meta(str(dest / STYLE_JSON), json.loads(json.dumps(meta)))  # what a reader will check
         (tmp / STYLE_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / WEIGHTS))
         if preview is not None:
@@ -70,39 +71,36 @@ def save_style(
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``style.json`` of a style folder, validated (``schema.py``)."""
     p = Path(path)
     if not is_style_dir(p):
         raise StyleNotFoundError(f"{p}: not a style folder (needs {STYLE_JSON} and {WEIGHTS})")
-    try:
-        meta = json.loads((p / STYLE_JSON).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BrushworkError(f"{p / STYLE_JSON}: unreadable ({exc})") from exc
-    if meta.get("format") != "brushwork-style":
+    meta = read_json(p, STYLE_JSON)
+    if not isinstance(meta, dict) or meta.get("format") != "brushwork-style":
         raise BrushworkError(f"{p / STYLE_JSON}: not a brushwork style file")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise BrushworkError(
-            f"{p}: style format {meta['format_version']} is newer than this brushwork supports ({FORMAT_VERSION}); upgrade brushwork"
-        )
+    validate_meta(str(p / STYLE_JSON), meta)
     return meta
 
 
 def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the generator from a style folder -> (module in eval mode, metadata)."""
+    """Rebuild the generator from a style folder -> (module in eval mode, metadata).
+
+    Nothing is allocated before the JSON is validated and the weights' header is bounded."""
     p = Path(path)
     meta = read_meta(p)
-    g = meta["generator"]
+    spec = validate_meta(str(p / STYLE_JSON), meta).generator
+    check_weights_header(p, WEIGHTS)
     try:
         state = load_file(str(p / WEIGHTS))
     except (OSError, ValueError, SafetensorError) as exc:
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
-    kind = g.get("kind", "generator")
     try:
-        kwargs = nets.upgrade_kwargs(kind, g["name"], dict(g.get("kwargs", {})), set(state))
-        net = nets.create(kind, g["name"], **kwargs)
+        kwargs = nets.upgrade_kwargs(spec.kind, spec.name, dict(spec.kwargs), set(state))
+        net = nets.create(spec.kind, spec.name, **kwargs)
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
-        raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
+        raise BrushworkError(f"{p / WEIGHTS}: weights do not match the generator ({str(exc).splitlines()[0]})") from exc
     return net.eval().requires_grad_(False), meta
