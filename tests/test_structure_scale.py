@@ -4,6 +4,7 @@ and the Stylizer picks the scale from the style's recorded ``work_side``."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,18 @@ def test_the_stylizer_picks_the_scale_from_the_style(brushwork_home: Path) -> No
         {"work_side": 64}, None,
     )  # fmt: skip
     assert Stylizer.load(plain, device="cpu").structure_scale(4000, 6000) == 1  # nothing pixel-sized to scale
+
+
+def test_the_scale_is_bounded_by_the_memory_budget(brushwork_home: Path) -> None:
+    """A style learned from 64-px images on a 6000x4000 photo: scale 94 unbounded, which made
+    every tile's context the whole photo (issue 16); the budget's tile bounds it."""
+    path = _style(brushwork_home, 64)
+    st = Stylizer.load(path, device="cpu", precision="fp32")
+    cap = st.max_structure_scale()
+    assert 1 < cap < 94 and st.structure_scale(4000, 6000) == cap
+    assert 32 * cap <= math.sqrt(st.budget_pixels()) / 4 + 32  # the context stays a quarter of a tile
+    small = Stylizer.load(path, device="cpu", precision="fp32", max_memory=2**20)
+    assert small.structure_scale(4000, 6000) == small.max_structure_scale() < cap
 
 
 def test_tiles_match_the_whole_image_at_a_scale(brushwork_home: Path) -> None:

@@ -132,7 +132,15 @@ class Stylizer:
         if not getattr(self.generator, "has_scale", False) or not side:
             return 1
         r = max(h, w) / float(side)
-        return max(1, round(r)) if r >= 1.5 else 1
+        scale = max(1, round(r)) if r >= 1.5 else 1
+        # bounded, so that a tile's context (32 px per unit of scale) stays a quarter of a
+        # tile that fits --max-memory: a style learned from small images on a huge photo
+        # would otherwise grow every tile to the whole photo (issue 16: 3 GB, 6 minutes)
+        return min(scale, self.max_structure_scale())
+
+    def max_structure_scale(self) -> int:
+        """The largest structure scale whose tile context fits the memory budget's tile."""
+        return max(1, int(math.sqrt(self.budget_pixels())) // 128)
 
     @contextmanager
     def _at_scale(self, scale: int) -> Iterator[None]:
