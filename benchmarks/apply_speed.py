@@ -90,6 +90,13 @@ def peak_child(style: str, precision: str) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="apply speed and memory: lite, painter and resnet")
+    ap.add_argument(
+        "--quick", action="store_true", help="1024 px only, default lite and painter vs resnet, no 24 MP run"
+    )
+    args = ap.parse_args()
     bf16 = cpu_has_native_bf16()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -99,7 +106,10 @@ def main() -> None:
         lite, lite_s, resnet = unpaired_lite(root), default_lite(root), make_style(root, "resnet")
         bare = make_style(root, "lite", structure=False)
         full = make_style(root, "lite", **{**default_recipe(12, teacher="").generator_kwargs, "detail": 1.0})
-        configs = [("lite unpaired fp32", lite, "fp32", "torch"), ("lite unp. onnxruntime", lite, "fp32", "onnxruntime")]
+        configs = [
+            ("lite unpaired fp32", lite, "fp32", "torch"),
+            ("lite unp. onnxruntime", lite, "fp32", "onnxruntime"),
+        ]
         configs += [("lite unp. --detail 1", full, "fp32", "torch"), ("lite default fp32", lite_s, "fp32", "torch")]
         configs += [("lite, no structure fp32", bare, "fp32", "torch")]
         configs.insert(2, ("lite, ink lines fp32", lined_lite(root), "fp32", "torch"))
@@ -107,6 +117,14 @@ def main() -> None:
             configs.insert(1, ("lite unpaired bf16", lite, "bf16", "torch"))
             configs.insert(4, ("lite unp. --detail 1 bf16", full, "bf16", "torch"))
             configs.insert(6, ("lite default bf16 (auto)", lite_s, "bf16", "torch"))
+        painter = make_style(root, "painter")
+        configs += [("painter fp32", painter, "fp32", "torch"), ("painter onnxruntime", painter, "fp32", "onnxruntime")]
+        if bf16:
+            configs.insert(len(configs) - 1, ("painter bf16 (auto)", painter, "bf16", "torch"))
+        sizes = (1024,) if args.quick else SIZES
+        if args.quick:
+            keep = ("lite default", "painter")
+            configs = [c for c in configs if c[0].startswith(keep)]
         refs = [("resnet fp32", resnet, "fp32", "torch")] + ([("resnet bf16", resnet, "bf16", "torch")] if bf16 else [])
         print(
             f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}, auto precision = {'bf16' if bf16 else 'fp32'}"
@@ -115,21 +133,23 @@ def main() -> None:
         for name, path, prec, backend in refs + configs:
             st = Stylizer.load(path, device="cpu", precision=prec, backend=backend, max_memory=2**40)
             results[name] = {}
-            for size in SIZES:
+            for size in sizes:
                 if name.startswith("resnet") and size > 1024:
                     results[name][size] = results[name][1024] * (size / 1024) ** 2  # estimate
                     continue
                 reps = 5 if size <= 512 else (3 if size <= 1024 else 1)
                 results[name][size] = time_apply(st, size, reps)
         print(
-            f"{'seconds per image':22s}" + "".join(f"{s:>10d}" for s in SIZES) + "   x faster than resnet fp32 at 1024"
+            f"{'seconds per image':22s}" + "".join(f"{s:>10d}" for s in sizes) + "   x faster than resnet fp32 at 1024"
         )
         ref = results["resnet fp32"][1024]
         for name, row in results.items():
-            cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in SIZES)
+            cells = "".join(f"{row[s]:9.3f}{'*' if name.startswith('resnet') and s > 1024 else ' '}" for s in sizes)
             print(f"{name:22s}{cells}   {ref / row[1024]:8.1f}")
+        if args.quick:
+            return
         print("(* resnet at 4096 is the 1024 time x 16, an estimate)")
-        peak_report(lite, lite_s, lined_lite(root, 1024), default_lite(root, 1024))
+        peak_report(lite, lite_s, lined_lite(root, 1024), default_lite(root, 1024), default_lite(root, 64), painter)
 
 
 def unpaired_lite(root: Path) -> Path:
@@ -145,13 +165,19 @@ def default_lite(root: Path, work_side: int | None = None) -> Path:
     return make_style(root, "lite", work_side, **r.generator_kwargs, detail=r.detail)
 
 
-def peak_report(lite: Path, lite_s: Path, scaled: Path, scaled_default: Path) -> None:
+def peak_report(
+    lite: Path, lite_s: Path, scaled: Path, scaled_default: Path, worst: Path, painter: Path, only: str = ""
+) -> None:
     for name, style, prec in [
         ("lite unpaired auto", lite, "auto"), ("lite unpaired fp32", lite, "fp32"),
         ("lite default auto", lite_s, "auto"), ("lite default fp32", lite_s, "fp32"),
         ("lite unpaired, ink lines at scale 6 fp32", scaled, "fp32"),
         ("lite default at scale 6 auto", scaled_default, "auto"),
+        ("lite default learned from 64-px images (worst case) auto", worst, "auto"),
+        ("painter auto", painter, "auto"),
     ]:  # fmt: skip
+        if only and only not in name:
+            continue
         cmd = [sys.executable, __file__, "--peak", str(style), prec]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         print(
@@ -173,10 +199,13 @@ def _vm_hwm_mb() -> float:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--peak":
         peak_child(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":
+    elif len(sys.argv) > 1 and sys.argv[1] == "--memory-only":  # [NAME PART]: only the rows whose name has it
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
             t = Path(tmp)
-            peak_report(unpaired_lite(t), default_lite(t), lined_lite(t, 1024), default_lite(t, 1024))
+            peak_report(
+                unpaired_lite(t), default_lite(t), lined_lite(t, 1024), default_lite(t, 1024), default_lite(t, 64),
+                make_style(t, "painter"), sys.argv[2] if len(sys.argv) > 2 else "",
+            )  # fmt: skip
     else:
         main()

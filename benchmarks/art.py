@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("docs/bench/art"))
     ap.add_argument("--set", action="append", default=[], help="recipe override key=JSON")
+    ap.add_argument("--generator", default="lite", help="the generator family (lite, painter, resnet)")
+    ap.add_argument("--tag", default="", help="suffix of the sheet's and results' names")
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     if not peer.available():
@@ -74,10 +76,11 @@ def main() -> None:
     outs = {"photo": photos, "idt": [fit_idt(content.tensors, style)(t) for t in photos],
             "magenta": [mag.stylize(t, set_vec) for t in photos]}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        r = default_recipe(len(style), **overrides)
+        style_bank = ImageBank.from_tensors(style)
+        r = default_recipe(len(style), generator=args.generator, **overrides)
         t0 = time.perf_counter()
         path = train_style_run(
-            content=content, style=ImageBank.from_tensors(style), pairs=None, recipe=r, run_dir=Path(tmp) / "run",
+            content=content, style=style_bank, pairs=None, recipe=r, run_dir=Path(tmp) / "run",
             style_dir=Path(tmp) / "style", budget=Budget(minutes=args.minutes), seed=args.seed, device="cpu",
             quiet=True,
         )  # fmt: skip
@@ -101,8 +104,10 @@ def main() -> None:
                                  for x in sq], 2))  # fmt: skip
     w = min(x.shape[2] for x in strips)
     save_image_atomic(tensor_to_pil(torch.cat([x[:, :, :w] for x in strips], 1).clamp(-1, 1)),
-                      args.out / f"{args.style.name}.jpg", quality=88)  # fmt: skip
-    (args.out / f"results_{args.style.name}.json").write_text(json.dumps({"rows": rows, "steps": steps}, indent=2))
+                      args.out / f"{args.style.name}{args.tag}.jpg", quality=88)  # fmt: skip
+    (args.out / f"results_{args.style.name}{args.tag}.json").write_text(
+        json.dumps({"rows": rows, "steps": steps, "generator": args.generator, "set": args.set}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="", help="random looks with these seeds (e.g. 12,40-43): a repeat")
     ap.add_argument("--looks", default="", help=f"named looks instead: {','.join([*LOOKS, *EXTRA_LOOKS])}")
     ap.add_argument("--method", default="cut")
-    ap.add_argument("--generator", default="lite")
+    ap.add_argument("--generator", default="lite", help="lite (the default), painter, resnet")
     ap.add_argument("--pairs", type=int, default=0, help="before/after pairs (from A) added to training")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--photos", type=Path, default=SHARED)
@@ -254,7 +254,7 @@ def main() -> None:
             "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),
             "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"],
             "train_seconds": train_s, "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
-            "decisions": decisions, "lines": meta.get("lines"),
+            "decisions": decisions, "lines": meta.get("lines"), "generator": args.generator,
         }  # fmt: skip
         rows.append(row)
         cells = " ".join(
@@ -290,8 +290,10 @@ def main() -> None:
               f"; learned / IDT {summary['style_ratio_to_idt']:.2f}")  # fmt: skip
         print("mean bPSNR: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["mean_bpsnr"].items()))
     (args.out / f"results{args.tag}.json").write_text(
-        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "seeds": seeds, "summary": summary,
-                    "rows": rows}, indent=2)
+        json.dumps(
+            {"args": {k: str(v) for k, v in vars(args).items()}, "seeds": seeds, "summary": summary, "rows": rows},
+            indent=2,
+        )
     )
 
 
