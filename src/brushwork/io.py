@@ -19,7 +19,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageReadError, NoImagesError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif", ".heic", ".heif")
+HEIF_SUFFIXES = (".heic", ".heif")  # phones' photos: read through pillow-heif's Pillow plugin
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (once per process)."""
+    if not getattr(_register_heif, "done", False):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _register_heif.done = True  # type: ignore[attr-defined]
 
 
 def is_image_path(path: Path) -> bool:
@@ -62,11 +72,20 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
     """Read ``path`` as 8-bit RGB with EXIF orientation applied.
 
     Raises ``ImageReadError`` naming the file for anything unreadable, including
-    images that trip Pillow's decompression-bomb guard (which stays on).
+    images that trip Pillow's decompression-bomb guard (which stays on). HEIC/HEIF (phones),
+    AVIF and still GIFs are read like the rest; an animated GIF is refused by name.
     """
     p = Path(path)
+    if p.suffix.lower() in HEIF_SUFFIXES:
+        _register_heif()
     try:
         with Image.open(p) as img:
+            frames = getattr(img, "n_frames", 1)
+            if img.format == "GIF" and frames > 1:
+                raise ImageReadError(
+                    f"{p}: an animated GIF ({frames} frames); brushwork reads still images, so convert it to a "
+                    "video (e.g. MP4) to stylize every frame"
+                )
             img.load()
             img = ImageOps.exif_transpose(img) or img
             return _to_rgb8(img)
