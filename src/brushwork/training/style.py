@@ -363,6 +363,12 @@ def train_style_run(
     # a fixed set of content crops, drawn from their own generator, for sample grids
     sample_src = random_crops(content, 4, r.size, (1.0, 1.0), torch.Generator().manual_seed(seed + 7)).to(dev)
 
+    if resume and not (run_dir / "checkpoint.safetensors").exists():
+        # stopped (or killed) before its first checkpoint: nothing was learned yet, so the
+        # run starts again from step 0, exactly as it would have gone
+        if not quiet:
+            warn(f"{run_dir}: no checkpoint yet; starting the run from the beginning")
+        resume = False
     if resume:
         extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen)
         pools["A"].load(extra.get("pool_A", torch.zeros(0)), dev)
