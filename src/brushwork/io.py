@@ -7,6 +7,7 @@ interrupted run never leaves a half-written output or checkpoint behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,13 +24,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".g
 HEIF_SUFFIXES = (".heic", ".heif")  # phones' photos: read through pillow-heif's Pillow plugin
 
 
+@functools.cache
 def _register_heif() -> None:
     """Teach Pillow HEIC/HEIF (once per process)."""
-    if not getattr(_register_heif, "done", False):
-        import pillow_heif
+    import pillow_heif
 
-        pillow_heif.register_heif_opener()
-        _register_heif.done = True  # type: ignore[attr-defined]
+    pillow_heif.register_heif_opener()
 
 
 def is_image_path(path: Path) -> bool:

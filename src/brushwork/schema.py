@@ -55,6 +55,43 @@ def _field(err: dict[str, Any]) -> str:
     return ".".join(str(x) for x in err["loc"]) or "(top level)"
 
 
+def check_like(label: str, current: Any, value: Any) -> Any:
+    """``value`` for a setting whose default is ``current``, if it has that type (an int
+    where a number is expected becomes a float); otherwise a clear error starting with
+    ``label``. Used for style files' generator arguments and for recipe overrides."""
+
+    def bad(kind: str) -> BrushworkError:
+        return BrushworkError(f"{label} must be {kind}, got {value!r}")
+
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+        return value
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a number")
+        return float(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise bad("a string (JSON, e.g. --set key='\"text\"')")
+        return value
+    if isinstance(current, tuple):
+        if not isinstance(value, list | tuple) or len(value) != len(current):
+            raise bad(f"a list of {len(current)} numbers")
+        if any(isinstance(x, bool) or not isinstance(x, int | float) for x in value):
+            raise bad(f"a list of {len(current)} numbers")
+        return tuple(float(x) for x in value)
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise bad("an object")
+        return value
+    return value
+
+
 def check_kwargs(where: str, spec: GeneratorSpec) -> None:
     """The family exists for its kind, and every argument is one of its constructor's, of
     the default's type, within bounds."""
@@ -68,19 +105,11 @@ def check_kwargs(where: str, spec: GeneratorSpec) -> None:
         field = f"generator.kwargs.{key}"
         if key not in params or params[key].default is inspect.Parameter.empty:
             raise BrushworkError(f"{where}: {field} is not an argument of {spec.name}")
-        default = params[key].default
-        if isinstance(default, bool) != isinstance(value, bool) or (
-            isinstance(default, int | float) and not isinstance(value, int | float)
-        ):
-            raise BrushworkError(f"{where}: {field} must be like {default!r}, got {value!r}")
-        if isinstance(default, str) != isinstance(value, str):
-            raise BrushworkError(f"{where}: {field} must be like {default!r}, got {value!r}")
+        check_like(f"{where}: {field}", params[key].default, value)
         if isinstance(value, int | float) and not isinstance(value, bool):
             if key not in KWARG_BOUNDS:
                 raise BrushworkError(f"{where}: {field} has no known bound")
             lo, hi = KWARG_BOUNDS[key]
-            if isinstance(default, int) and not isinstance(value, int):
-                raise BrushworkError(f"{where}: {field} must be a whole number, got {value!r}")
             if not lo <= value <= hi:
                 raise BrushworkError(f"{where}: {field} = {value!r} is outside [{lo:g}, {hi:g}]")
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import nets
 from .errors import BrushworkError, StyleNotFoundError
-from .schema import FORMAT_VERSION, check_weights_header, read_json, validate_meta
+from .schema import FORMAT_VERSION, GeneratorSpec, check_weights_header, read_json, validate_meta
 
 STYLE_JSON = "style.json"
 WEIGHTS = "generator.safetensors"
@@ -70,16 +70,19 @@ def save_style(
     return dest
 
 
-def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``style.json`` of a style folder, validated (``schema.py``)."""
-    p = Path(path)
+def _read_validated(p: Path) -> tuple[dict[str, Any], GeneratorSpec]:
+    """``style.json`` of a style folder and its validated generator spec (``schema.py``)."""
     if not is_style_dir(p):
         raise StyleNotFoundError(f"{p}: not a style folder (needs {STYLE_JSON} and {WEIGHTS})")
     meta = read_json(p, STYLE_JSON)
     if not isinstance(meta, dict) or meta.get("format") != "brushwork-style":
         raise BrushworkError(f"{p / STYLE_JSON}: not a brushwork style file")
-    validate_meta(str(p / STYLE_JSON), meta)
-    return meta
+    return meta, validate_meta(str(p / STYLE_JSON), meta).generator
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``style.json`` of a style folder, validated (``schema.py``)."""
+    return _read_validated(Path(path))[0]
 
 
 def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
@@ -87,8 +90,7 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
 
     Nothing is allocated before the JSON is validated and the weights' header is bounded."""
     p = Path(path)
-    meta = read_meta(p)
-    spec = validate_meta(str(p / STYLE_JSON), meta).generator
+    meta, spec = _read_validated(p)
     check_weights_header(p, WEIGHTS)
     try:
         state = load_file(str(p / WEIGHTS))

@@ -48,6 +48,16 @@ def sliced_wasserstein(
     return (pa - pb).abs().mean()
 
 
+def _patch_points(x: torch.Tensor, size: int, count: int, gen: torch.Generator | None) -> torch.Tensor:
+    """``extract_patches``, each patch centred per channel for sizes > 1 (so texture and
+    colour count apart)."""
+    p = extract_patches(x, size, count, gen)
+    if size > 1:
+        p = p.view(p.shape[0], x.shape[1], -1)
+        p = (p - p.mean(2, keepdim=True)).flatten(1)
+    return p
+
+
 def patch_swd(
     x: torch.Tensor, y: torch.Tensor, sizes: tuple[int, ...] = (1, 3, 7), scales: int = 3,
     count: int = 2048, n_proj: int = 64, gen: torch.Generator | None = None,
@@ -63,13 +73,8 @@ def patch_swd(
         for size in sizes:
             if min(x.shape[-2:]) < size or min(y.shape[-2:]) < size:
                 continue
-            px = extract_patches(x, size, count, gen)
-            py = extract_patches(y, size, count, gen)
-            if size > 1:
-                px = px.view(px.shape[0], 3, -1)
-                py = py.view(py.shape[0], 3, -1)
-                px = (px - px.mean(2, keepdim=True)).flatten(1)
-                py = (py - py.mean(2, keepdim=True)).flatten(1)
+            px = _patch_points(x, size, count, gen)
+            py = _patch_points(y, size, count, gen)
             total = total + sliced_wasserstein(px, py, n_proj, gen)
             n += 1
         if s + 1 < scales:
@@ -85,30 +90,27 @@ def set_patch_swd(
 ) -> float:  # fmt: skip
     """Multi-scale patch SWD between two *sets* of images of any sizes ([3, H, W] each):
     ``count`` patches from every image at each pyramid level and patch size, pooled per set,
-    compared as in ``patch_swd`` (centred patches for sizes > 1). A metric, not a loss."""
+    compared as in ``patch_swd``. A metric, not a loss."""
     gen = torch.Generator().manual_seed(seed)
-    total, n = 0.0, 0
+
+    def pyramid(t: torch.Tensor) -> list[torch.Tensor]:
+        levels = [t[None].float()]
+        for _ in range(scales - 1):
+            levels.append(F.avg_pool2d(levels[-1], 2))
+        return levels
+
     with torch.no_grad():
+        pyr_x, pyr_y = [pyramid(t) for t in xs], [pyramid(t) for t in ys]
+        total, n = 0.0, 0
         for s in range(scales):
             for size in sizes:
-                sets = []
-                for imgs in (xs, ys):
-                    parts = []
-                    for t in imgs:
-                        x = t[None].float()
-                        for _ in range(s):
-                            x = F.avg_pool2d(x, 2)
-                        if min(x.shape[-2:]) < size:
-                            continue
-                        p = extract_patches(x, size, count, gen)
-                        if size > 1:
-                            p = p.view(p.shape[0], x.shape[1], -1)
-                            p = (p - p.mean(2, keepdim=True)).flatten(1)
-                        parts.append(p)
-                    sets.append(torch.cat(parts) if parts else None)
-                if sets[0] is None or sets[1] is None:
+                sets = [
+                    [_patch_points(levels[s], size, count, gen) for levels in pyr if min(levels[s].shape[-2:]) >= size]
+                    for pyr in (pyr_x, pyr_y)
+                ]
+                if not sets[0] or not sets[1]:
                     continue
-                total += float(sliced_wasserstein(sets[0], sets[1], n_proj, gen))
+                total += float(sliced_wasserstein(torch.cat(sets[0]), torch.cat(sets[1]), n_proj, gen))
                 n += 1
     if n == 0:
         raise ValueError("images are too small for any patch size")

@@ -16,8 +16,6 @@ it needs nothing but the style file. Instance norm: tiles share whole-image stat
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,15 +46,11 @@ class _CondNorm(nn.Module):
         return self.norm(x) * g + b
 
 
-def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, k, stride)
-
-
 class _Res(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
-        self.conv1, self.norm1 = _conv(ch, ch, 3), _CondNorm(ch)
-        self.conv2, self.norm2 = _conv(ch, ch, 3), _CondNorm(ch)
+        self.conv1, self.norm1 = nn.Conv2d(ch, ch, 3), _CondNorm(ch)
+        self.conv2, self.norm2 = nn.Conv2d(ch, ch, 3), _CondNorm(ch)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.norm1(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect")), s))
@@ -71,11 +65,11 @@ class Painter(StyleGenerator):
 
     def __init__(self, blocks: int = 5) -> None:
         super().__init__()
-        self.c1, self.c2, self.c3 = _conv(3, 8, 9), _conv(8, 16, 3, 2), _conv(16, 32, 3, 2)
+        self.c1, self.c2, self.c3 = nn.Conv2d(3, 8, 9), nn.Conv2d(8, 16, 3, 2), nn.Conv2d(16, 32, 3, 2)
         self.res = nn.ModuleList(_Res(32) for _ in range(blocks))
-        self.u1, self.n1 = _conv(32, 16, 3), _CondNorm(16)
-        self.u2, self.n2 = _conv(16, 8, 3), _CondNorm(8)
-        self.out, self.n3 = _conv(8, 3, 9), _CondNorm(3)
+        self.u1, self.n1 = nn.Conv2d(32, 16, 3), _CondNorm(16)
+        self.u2, self.n2 = nn.Conv2d(16, 8, 3), _CondNorm(8)
+        self.out, self.n3 = nn.Conv2d(8, 3, 9), _CondNorm(3)
         self.style = nn.Parameter(torch.zeros(STYLE_DIM))
 
     # ---- the network -------------------------------------------------------------------
@@ -148,9 +142,6 @@ class Painter(StyleGenerator):
         """The style vector, global and seen by every pixel, learns fast."""
         rest = [p for n, p in self.named_parameters() if p.requires_grad and n != "style"]
         return rest, [self.style] if self.style.requires_grad else []
-
-    def settings(self) -> dict[str, Any]:
-        return {}
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         h, w = x.shape[-2:]

@@ -14,46 +14,11 @@ from .. import nets
 from ..augment import parse_policy
 from ..errors import BrushworkError
 from ..losses import LOSSES, PIXEL_LOSSES
+from ..schema import check_like
 
 METHODS = ("cut", "fastcut", "cyclegan")
 SMALL_SET = 50  # style sets below this many images count as "small"
 UNPAIRED_SMALL_SET_STEPS = 500  # the step cap of a time budget for those, without pairs
-
-
-def _checked(what: str, key: str, current: Any, value: Any) -> Any:
-    """``value`` for a setting whose default is ``current``, if it has that type (an int
-    where a number is expected becomes a float); otherwise a clear error."""
-
-    def bad(kind: str) -> BrushworkError:
-        return BrushworkError(f"{what} setting {key!r} must be {kind}, got {value!r}")
-
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if isinstance(current, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("a whole number")
-        return value
-    if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad("a number")
-        return float(value)
-    if isinstance(current, str):
-        if not isinstance(value, str):
-            raise bad("a string (JSON, e.g. --set key='\"text\"')")
-        return value
-    if isinstance(current, tuple):
-        if not isinstance(value, list | tuple) or len(value) != len(current):
-            raise bad(f"a list of {len(current)} numbers")
-        if any(isinstance(x, bool) or not isinstance(x, int | float) for x in value):
-            raise bad(f"a list of {len(current)} numbers")
-        return tuple(float(x) for x in value)
-    if isinstance(current, dict):
-        if not isinstance(value, dict):
-            raise bad("an object")
-        return value
-    return value
 
 
 class RecipeBase:
@@ -75,7 +40,7 @@ class RecipeBase:
         for k, v in overrides.items():
             if not hasattr(self, k):
                 raise BrushworkError(f"unknown {what} setting {k!r}")
-            setattr(self, k, _checked(what, k, getattr(self, k), v))
+            setattr(self, k, check_like(f"{what} setting {k!r}", getattr(self, k), v))
         return self
 
     def check_diffaug(self) -> None:
@@ -236,8 +201,6 @@ def default_recipe(
         # of its outputs' style vectors to the folder's
         r.prior = True
         r.lambda_style_vec = 1.0
-        if n_pairs == 0:
-            r.teacher = overrides.get("teacher", "")
     else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
     if n_style < SMALL_SET:

@@ -137,6 +137,7 @@ class StepState:
     dev: torch.device
     dtype: torch.dtype
     style_target: torch.Tensor | None = None  # the style images' mean style vector (lambda_style_vec)
+    style_encoder: nn.Module | None = None  # the frozen encoder of that vector, on the device
 
 
 def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
@@ -243,10 +244,8 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
             pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
-    if st.style_target is not None:
-        from ..nets.magenta import style_encoder
-
-        sv = (style_encoder().to(dev)(fake.float()) - st.style_target).square().mean()
+    if st.style_target is not None and st.style_encoder is not None:
+        sv = (st.style_encoder(fake.float()) - st.style_target).square().mean()
         loss_g = loss_g + r.lambda_style_vec * sv
         stats["style_vec"] = sv.item()
     opt_g.zero_grad(set_to_none=True)
@@ -318,13 +317,14 @@ def train_style_run(
     gen = seed_everything(seed)
     g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
-    style_target = None
+    style_target = encoder = None
     if r.prior and not g.start_prior(style.tensors):
         raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
     if r.lambda_style_vec > 0:
-        from ..nets.magenta import mean_style_vector
+        from ..nets.magenta import mean_style_vector, style_encoder
 
         style_target = mean_style_vector(style.tensors).to(dev)[None]
+        encoder = style_encoder().to(dev)
     if r.colour_start == "idt":
         # the colour stage starts at the set-level colour transfer (deterministic, so a
         # resumed run rebuilds the same start for the smoothness prior)
@@ -389,7 +389,7 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
-    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target)
+    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder)
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
