@@ -163,7 +163,7 @@ def random_look(seed: int) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]
 
 
 def parse_seeds(spec: str) -> list[int]:
-    """"3,7,10-12" -> [3, 7, 10, 11, 12]."""
+    """ "3,7,10-12" -> [3, 7, 10, 11, 12]."""
     out: list[int] = []
     for part in spec.split(","):
         a, _, b = part.strip().partition("-")

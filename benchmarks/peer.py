@@ -60,5 +60,7 @@ class Magenta:
         names = [i.name for i in sess.get_inputs()]
         v = vec.astype(np.float32).reshape(1, 1, 1, -1)
         out = sess.run(None, {names[0]: small[None], names[1]: v})[0][0][:sh, :sw]
-        res = Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((w, h), Image.Resampling.LANCZOS)
+        res = Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)).resize(
+            (w, h), Image.Resampling.LANCZOS
+        )
         return torch.from_numpy(np.asarray(res, np.float32) / 127.5 - 1).permute(2, 0, 1).contiguous()

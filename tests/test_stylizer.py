@@ -120,3 +120,21 @@ def test_resnet_tiles_use_shared_statistics(brushwork_home: Path) -> None:
     whole = st.stylize_tensor(x)
     tiled = st.stylize_tensor(x, tile=64)  # statistics from the whole image (it fits the tile budget)
     assert (tiled - whole).abs().mean() < 0.02
+
+
+@pytest.mark.parametrize("controls", [{}, {"strength": 0.6, "preserve_color": True}])
+def test_8bit_path_matches_float_path(style_path: Path, controls: dict[str, object]) -> None:
+    """PIL and uint8 images never get a whole-image float copy (tiles are converted one at
+    a time, controls applied per tile, the canvas is uint8): the result is the float
+    path's, rounded, to within one level where tiles cross-fade."""
+    st = Stylizer.load("neg", device="cpu", precision="fp32")
+    rng = np.random.default_rng(3)
+    arr = rng.integers(0, 256, (150, 170, 3), dtype=np.uint8)
+    x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 127.5 - 1
+    want = ((st.stylize_tensor(x, **controls)[0].permute(1, 2, 0) + 1) * 127.5).round().numpy()
+    for tile in (None, 64):
+        got = np.asarray(st(Image.fromarray(arr), tile=tile, **controls)).astype(np.float64)
+        assert np.abs(got - want).max() <= 1.0
+        assert np.array_equal(
+            st(arr, tile=tile, **controls), np.asarray(st(Image.fromarray(arr), tile=tile, **controls))
+        )

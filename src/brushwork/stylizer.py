@@ -24,7 +24,6 @@ from torch import nn
 from .color import lab_to_rgb, rgb_to_lab
 from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
-from .io import pil_to_tensor, tensor_to_pil
 from .library import resolve
 from .nets import channels_last
 from .stylefile import load_style
@@ -38,17 +37,20 @@ _DEFAULT_BYTES_PER_PIXEL = 2600
 
 
 def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
-    """-> ([1, 3, H, W] in [-1, 1], kind) where kind says how to hand the result back."""
+    """-> ([1, 3, H, W], kind) where kind says how to hand the result back. 8-bit images
+    stay uint8 (0..255; tiles are converted one at a time), anything else is float in [-1, 1]."""
     if isinstance(image, Image.Image):
-        return pil_to_tensor(image.convert("RGB"))[None], "pil"
+        arr = np.array(image.convert("RGB"))  # uint8 H x W x 3, writable for torch
+        return torch.from_numpy(arr).permute(2, 0, 1)[None], "pil"
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] not in (3, 4):
             raise BrushworkError(f"numpy image must be H x W x 3 (or 4), got shape {image.shape}")
         arr = image[..., :3]
         if arr.dtype == np.uint8:
-            t = torch.from_numpy(arr.astype(np.float32) / 127.5 - 1)
-        else:
-            t = torch.from_numpy(arr.astype(np.float32)) * 2 - 1
+            if not (arr.flags.writeable and arr.flags.c_contiguous):
+                arr = arr.copy()  # torch wants writable memory (it is only read)
+            return torch.from_numpy(arr).permute(2, 0, 1)[None], "numpy:uint8"
+        t = torch.from_numpy(arr.astype(np.float32)) * 2 - 1
         return t.permute(2, 0, 1)[None].contiguous(), f"numpy:{arr.dtype}"
     if torch.is_tensor(image):
         t = image if image.dim() == 4 else image[None]
@@ -56,6 +58,11 @@ def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
             raise BrushworkError(f"tensor image must be [3, H, W] or [B, 3, H, W], got {tuple(image.shape)}")
         return t.float(), "tensor"
     raise BrushworkError(f"cannot stylize a {type(image).__name__}; pass a PIL image, numpy array or tensor")
+
+
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    """A window of an image, uint8 0..255 or float [-1, 1] -> float32 [-1, 1]."""
+    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x.float()
 
 
 def blend_controls(photo: torch.Tensor, styled: torch.Tensor, strength: float, preserve_color: bool) -> torch.Tensor:
@@ -139,7 +146,8 @@ class Stylizer:
         return min(scale, self.max_structure_scale())
 
     def max_structure_scale(self) -> int:
-        """The largest structure scale whose tile context fits the memory budget's tile."""
+        """The largest structure scale whose context (each side) is at most a quarter of the
+        budget window's side, so a tile keeps at least half of it."""
         return max(1, int(math.sqrt(self.budget_pixels())) // 128)
 
     @contextmanager
@@ -166,14 +174,23 @@ class Stylizer:
         bpp = int(getattr(self.generator, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL))
         return self.max_memory / bpp
 
-    def tile_size(self, h: int, w: int) -> int | None:
-        """The tile side for an h x w image: None when the whole image fits the budget."""
+    @staticmethod
+    def context(scale: int) -> int:
+        """Pixels of context a tile runs with on each side: the structure stage's reach
+        grows with its scale (32 px per unit)."""
+        return max(64, 32 * scale)
+
+    def tile_size(self, h: int, w: int, scale: int = 1) -> int | None:
+        """The tile side for an h x w image: None when the whole image fits the budget.
+        The budget covers a tile *with* its context on both sides, the window the network
+        really runs on."""
         if self.tile:
             return self.tile
         pixels = self.budget_pixels()
         if h * w <= pixels:
             return None
-        return max(128, int(math.sqrt(pixels)) // 64 * 64)
+        side = int(math.sqrt(pixels)) - 2 * self.context(scale)
+        return max(128, side // 64 * 64)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(), autocast(self.device, self.dtype):
@@ -189,37 +206,62 @@ class Stylizer:
         tile: int | None = None,
     ) -> torch.Tensor:
         """[B, 3, H, W] in [-1, 1] -> same shape in [-1, 1], float32 on the CPU."""
+        return self._apply(x, strength, preserve_color, tile, torch.float32)
+
+    def _apply(
+        self, x: torch.Tensor, strength: float | None, preserve_color: bool | None, tile: int | None,
+        out_dtype: torch.dtype,
+    ) -> torch.Tensor:  # fmt: skip
+        """``x`` uint8 (0..255) or float ([-1, 1]) -> ``out_dtype`` (uint8 0..255 or float32
+        [-1, 1]). Strength and colour preservation are applied per tile, beside the network,
+        so no whole-image float copy of the photo or the result is ever made."""
         h, w = x.shape[-2:]
-        scale = self.structure_scale(h, w)
-        with self._lock, self._at_scale(scale):
-            y = self._stylize(x, tile or self.tile_size(h, w), scale)
         s = self.strength if strength is None else strength
         pc = self.preserve_color if preserve_color is None else preserve_color
-        if s == 1.0 and not pc:
-            return y.clamp_(-1, 1)  # y is our own buffer: no extra full-size copy
-        return blend_controls(x.float().cpu(), y, s, pc)
+        scale = self.structure_scale(h, w)
+        with torch.no_grad(), self._lock, self._at_scale(scale):
+            return self._stylize(x, tile or self.tile_size(h, w, scale), scale, s, pc, out_dtype)
 
-    def _stylize(self, x: torch.Tensor, t: int | None, scale: int) -> torch.Tensor:
+    def _stylize(
+        self, x: torch.Tensor, t: int | None, scale: int, strength: float, preserve_color: bool,
+        out_dtype: torch.dtype,
+    ) -> torch.Tensor:  # fmt: skip
         h, w = x.shape[-2:]
-        run = self._onnx(scale) if self.backend == "onnxruntime" else self._run
+        net = self._onnx(scale) if self.backend == "onnxruntime" else self._run
+
+        def run(window: torch.Tensor) -> torch.Tensor:
+            photo = _as_float(window)
+            y = net(photo)
+            if strength == 1.0 and not preserve_color:
+                return y.clamp_(-1, 1)
+            return blend_controls(photo.cpu(), y, strength, preserve_color)
+
         align = int(getattr(self.generator, "align", 4))
-        context = max(64, 32 * scale)  # the structure stage's reach grows with its scale
-        shared_norm = getattr(self.generator, "shared_norm", False)
+        context = self.context(scale)
+        tiled = dict(blend=min(32, t // 4), context=context, align=align, out_dtype=out_dtype) if t else {}
         if t is None:
-            y = run(x)
-        elif self.backend == "onnxruntime" or not shared_norm:
-            y = run_tiled(run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
-        else:
-            # networks with instance norm (resnet) share one set of statistics, taken on a
-            # whole-image pass at a size that fits the budget, so tiles cannot drift apart
-            small, budget = x, self.budget_pixels()
-            if h * w > budget:
-                s = math.sqrt(budget / (h * w))
-                small = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
-            ref = small.to(self.device).contiguous(memory_format=torch.channels_last)
-            with autocast(self.device, self.dtype), shared_norm_stats(self.generator, ref):
-                y = run_tiled(self._run, x, tile=t, blend=min(32, t // 4), context=context, align=align)
-        return y
+            return run_tiled(run, x, tile=max(h, w), out_dtype=out_dtype)
+        if self.backend == "onnxruntime" or not getattr(self.generator, "shared_norm", False):
+            return run_tiled(run, x, tile=t, **tiled)
+        # networks with instance norm (resnet, painter) share one set of statistics, taken
+        # on a whole-image pass at a size that fits the budget, so tiles cannot drift apart
+        ref = self._reference(x).to(self.device).contiguous(memory_format=torch.channels_last)
+        with autocast(self.device, self.dtype), shared_norm_stats(self.generator, ref):
+            return run_tiled(run, x, tile=t, **tiled)
+
+    def _reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The whole image at a size that fits the budget, float [-1, 1] (for shared
+        instance-norm statistics); an 8-bit image is reduced by PIL, without a float copy."""
+        h, w = x.shape[-2:]
+        budget = self.budget_pixels()
+        if h * w <= budget:
+            return _as_float(x)
+        s = math.sqrt(budget / (h * w))
+        if x.dtype == torch.uint8 and x.shape[0] == 1:
+            size = (max(1, round(w * s)), max(1, round(h * s)))
+            small = Image.fromarray(x[0].permute(1, 2, 0).contiguous().numpy()).resize(size, Image.Resampling.BILINEAR)
+            return _as_float(torch.from_numpy(np.array(small)).permute(2, 0, 1)[None])
+        return F.interpolate(_as_float(x), scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
 
     def __call__(
         self,
@@ -240,14 +282,13 @@ class Stylizer:
         x, kind = _to_tensor(image)
         if max_side and kind != "pil" and max(x.shape[-2:]) > max_side:
             s = max_side / max(x.shape[-2:])
-            x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
-        y = self.stylize_tensor(x, strength, preserve_color, tile)
-        del x  # a 24 MP photo: free its float copy before converting the result
-        if kind == "pil":
-            return tensor_to_pil(y)
+            x = F.interpolate(_as_float(x), scale_factor=s, mode="bilinear", antialias=True, align_corners=False)
+        eight_bit = kind in ("pil", "numpy:uint8")
+        y = self._apply(x, strength, preserve_color, tile, torch.uint8 if eight_bit else torch.float32)
+        del x
+        if eight_bit:
+            arr = y[0].permute(1, 2, 0).contiguous().numpy()
+            return Image.fromarray(arr, "RGB") if kind == "pil" else arr
         if kind.startswith("numpy"):
-            arr = y[0].permute(1, 2, 0).numpy()
-            if kind == "numpy:uint8":
-                return np.round((arr + 1) * 127.5).astype(np.uint8)
-            return ((arr + 1) / 2).astype(np.float32)
+            return ((y[0].permute(1, 2, 0).numpy() + 1) / 2).astype(np.float32)
         return y if torch.is_tensor(image) and image.dim() == 4 else y[0]

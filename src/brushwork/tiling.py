@@ -39,19 +39,32 @@ def ramp_mask(h: int, w: int, top: int, left: int) -> torch.Tensor:
     return (wy[:, None] * wx[None, :])[None, None]
 
 
+def to_uint8(y: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> 0..255 uint8, rounded (the one quantisation every output goes through)."""
+    return y.float().clamp(-1, 1).add(1.0).mul_(127.5).round_().to(torch.uint8)
+
+
 def run_tiled(
     fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, blend: int = 32, context: int = 32,
-    align: int = 4,
+    align: int = 4, out_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:  # fmt: skip
-    """Apply ``fn`` ([B, C, h, w] -> same size) to ``x`` tile by tile; -> [B, C, H, W] float32.
+    """Apply ``fn`` ([B, C, h, w] -> same size in [-1, 1]) to ``x`` tile by tile; -> [B, C, H, W].
 
     Each tile's context window starts on a multiple of ``align`` (the network's total
-    stride), so strided layers see the same pixel grid as on the whole image.
+    stride), so strided layers see the same pixel grid as on the whole image. ``fn`` gets
+    windows of ``x`` as they are (``x`` may be uint8: a 24 MP photo then never has a float
+    copy). With ``out_dtype`` uint8 the canvas holds 0..255 and each tile is rounded as it
+    is written (a quarter of a float32 canvas); the cross-fade then rounds once more, which
+    changes nothing where both tiles agree (|w * (v - round(v))| < 0.5).
     """
     b, c, h, w = x.shape
+    quantise = out_dtype == torch.uint8
     if h <= tile and w <= tile:
-        return fn(x).float()
-    out = torch.empty(b, c, h, w, dtype=torch.float32)
+        y = fn(x)
+        return to_uint8(y) if quantise else y.float()
+    out = torch.empty(b, c, h, w, dtype=out_dtype)
+    if quantise:  # so that out[0].permute(1, 2, 0) is a contiguous H x W x 3 image
+        out = out.contiguous(memory_format=torch.channels_last)
     ys, xs = tile_starts(h, tile, blend), tile_starts(w, tile, blend)
     for i, y0 in enumerate(ys):
         for j, x0 in enumerate(xs):
@@ -61,6 +74,8 @@ def run_tiled(
             cy1, cx1 = min(h, y0 + th + context), min(w, x0 + tw + context)
             res = fn(x[:, :, cy0:cy1, cx0:cx1]).float().cpu()
             core = res[:, :, y0 - cy0 : y0 - cy0 + th, x0 - cx0 : x0 - cx0 + tw]
+            if quantise:
+                core = to_uint8(core).float()
             top = (ys[i - 1] + tile - y0) if i > 0 else 0  # rows shared with the tile above
             left = (xs[j - 1] + tile - x0) if j > 0 else 0
             region = out[:, :, y0 : y0 + th, x0 : x0 + tw]
@@ -71,7 +86,10 @@ def run_tiled(
                 fresh = torch.ones(th, tw, dtype=torch.bool)
                 fresh[: min(top, th)] = False
                 fresh[:, : min(left, tw)] = False
-                blended = region + m * (core - region)
+                old = region.float()
+                blended = old + m * (core - old)
+                if quantise:
+                    blended = blended.round_()
                 region.copy_(torch.where(fresh, core, blended))
             else:
                 region.copy_(core)
