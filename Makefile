@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine; each sets itself up and is safe to run again.
 #   make demo   installs brushwork in .venv and runs the demo on built-in data
 #   make test   installs brushwork with test tools in .venv and runs lint + tests
+#   make studio installs brushwork in .venv and serves the studio on http://127.0.0.1:8765
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-quality bench-speed clean
+.PHONY: demo test studio lint bench-quality bench-speed clean
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,6 +17,9 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 
 demo: $(STAMP)
 	$(BIN)/brushwork demo
+
+studio: $(STAMP)
+	$(BIN)/brushwork serve
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

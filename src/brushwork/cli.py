@@ -152,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="learn a small built-in style offline and apply it")
     d.add_argument("--minutes", type=_positive_float, default=3.0)
     d.add_argument("--quiet", action="store_true")
+
+    sv = sub.add_parser("serve", help="the studio: a web page and HTTP API to train, watch and apply styles")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--token", help="bearer token every request must send (required off loopback)")
+    sv.add_argument("--device", default="auto", help="auto, cpu or cuda (training and apply)")
     return p
 
 
@@ -284,6 +290,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(host=args.host, port=args.port, token=args.token, device=args.device)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
@@ -294,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gan": _cmd_gan,
         "augment": _cmd_augment,
         "demo": _cmd_demo,
+        "serve": _cmd_serve,
     }
     try:
         return handlers[args.command](args)

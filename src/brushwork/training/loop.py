@@ -282,14 +282,17 @@ def run_loop(
                 t_probe = time.perf_counter()
                 probe(budget.step, budget.elapsed)
                 budget.pause(time.perf_counter() - t_probe)  # probes are not training time
-            if on_step is not None:
-                on_step(budget.step, stats)
+            if on_step is not None:  # (with how far the budget is: progress bars elsewhere, the studio)
+                on_step(budget.step, {**stats, "progress": min(1.0, budget.progress()), "elapsed_s": budget.elapsed})
     except KeyboardInterrupt:
         save()
         progress.close()
         raise BrushworkError(
             f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
         ) from None
+    if budget.step % sample_every:  # the finished model's samples, whatever the step count
+        with torch.no_grad():
+            sample(budget.step)
     save()
     progress.close()
     return last, times
