@@ -114,3 +114,17 @@ def test_the_cli_exit_status_says_whether_anything_failed(tmp_path: Path, brushw
     good.mkdir()
     pillow_heif.from_pillow(Image.new("RGB", (20, 20), RED)).save(good / "a.heic")
     assert main(["apply", "s", str(good), "--out", str(tmp_path / "out2"), "--quiet"]) == 0
+
+
+def test_a_killed_runs_partial_writes_are_removed(tmp_path: Path) -> None:
+    """What an atomic write leaves when its process is SIGKILLed (the temporary beside the
+    output) is deleted by the next run; the user's own dot-files are not touched."""
+    from brushwork.apply import remove_stale_temporaries
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".a.png.k3j2h1g0.tmp.png").write_bytes(b"half a png")
+    (out / ".hidden.png").write_bytes(b"the user's")
+    (out / ".b.png.zzzzzzzz.tmp.png").write_bytes(b"not ours to plan")
+    assert remove_stale_temporaries([out / "a.png"]) == 1
+    assert sorted(p.name for p in out.iterdir()) == [".b.png.zzzzzzzz.tmp.png", ".hidden.png"]

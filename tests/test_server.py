@@ -202,3 +202,27 @@ def test_cancel() -> None:
         j = wait(c, job, timeout=60)
         assert j["state"] == "failed" and j["error"] == "cancelled"
         assert c.get("/api/styles").json() == []
+
+
+def test_video_apply_is_a_job(client: TestClient, tmp_path: Path) -> None:
+    from test_video import make_clip
+
+    from brushwork import library, nets
+    from brushwork.stylefile import save_style
+
+    kw = {"ngf": 4, "n_blocks": 1, "lut_size": 5}
+    save_style(library.styles_dir() / "v", "lite", kw, nets.create("generator", "lite", **kw).state_dict(), {}, None)
+    make_clip(tmp_path / "clip.mp4", frames=6)
+    r = client.post(
+        "/api/styles/v/apply", files={"file": ("clip.mp4", (tmp_path / "clip.mp4").read_bytes(), "video/mp4")}
+    )
+    assert r.status_code == 202
+    j = wait(client, r.json()["job"])
+    assert j["state"] == "done" and j["result"], j
+    out = client.get(str(j["result"]))
+    assert out.status_code == 200 and len(out.content) > 1000
+    (tmp_path / "styled.mp4").write_bytes(out.content)
+    import av
+
+    with av.open(str(tmp_path / "styled.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 6

@@ -25,6 +25,7 @@ class BatchResult:
     written: list[Path] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     videos: list[VideoReport] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # outputs that existed (--ray reruns)
 
 
 def _dest(rel: Path, out_dir: Path, fmt: str) -> Path:
@@ -72,39 +73,85 @@ def carried_metadata(src: Path, fmt: str) -> dict[str, object]:
     return out
 
 
+def apply_one(stylizer: Stylizer, src: Path, dest: Path, quality: int = 95, max_side: int | None = None,
+              quiet: bool = False) -> VideoReport | None:  # fmt: skip
+    """Stylize one image or video file into ``dest`` (written atomically, metadata carried)."""
+    if is_video_path(src):
+        return stylize_video(stylizer, src, dest, quiet=quiet)
+    img = load_image(src)
+    styled = stylizer(img, max_side=max_side)
+    save_image_atomic(styled, dest, quality=quality, **carried_metadata(src, dest.suffix[1:]))
+    return None
+
+
+def failure(src: Path, exc: Exception) -> str:
+    """A failed file's one-line report, naming the file once."""
+    msg = str(exc)
+    return msg if msg.startswith(str(src)) else f"{src}: {msg}"
+
+
+def remove_stale_temporaries(dests: list[Path]) -> int:
+    """Delete what a killed run left beside these outputs: the temporary files that atomic
+    writes make (``.NAME.XXXXXXXX.tmp.SUFFIX``) and rename on success. One directory scan per
+    output folder -> how many were removed."""
+    by_dir: dict[Path, set[str]] = {}
+    for d in dests:
+        by_dir.setdefault(d.parent, set()).add(d.name)
+    removed = 0
+    for folder, names in by_dir.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            parts = entry.name.rsplit(".", 3)
+            if len(parts) == 4 and parts[2] == "tmp" and parts[0].startswith(".") and parts[0][1:] in names:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def check_destinations(jobs: list[tuple[Path, Path]], overwrite: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Jobs whose output may be written -> (those, failures): an output never replaces an
+    input, two inputs never share an output, an existing output only with ``overwrite``."""
+    inputs = {p.resolve() for p, _ in jobs}
+    seen: set[Path] = set()
+    ok: list[tuple[Path, Path]] = []
+    failed: list[str] = []
+    for src, dest in jobs:
+        rdest = dest.resolve()
+        if rdest in inputs:
+            failed.append(f"{src}: output {dest} would replace an input; choose another --out")
+        elif rdest in seen:
+            failed.append(f"{src}: output {dest} is also the output of another input with the same stem")
+        elif dest.exists() and not overwrite:
+            failed.append(f"{src}: output {dest} already exists (pass --overwrite to replace it)")
+        else:
+            seen.add(rdest)
+            ok.append((src, dest))
+    return ok, failed
+
+
 def apply_to_paths(
     stylizer: Stylizer, inputs: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
     fmt: str = "png", quality: int = 95, overwrite: bool = False, quiet: bool = False,
     max_side: int | None = None,
 ) -> BatchResult:  # fmt: skip
     out = Path(out_dir)
+    check_format(fmt)
+    jobs, errors = plan_outputs(inputs, out, fmt)
+    remove_stale_temporaries([d for _, d in jobs])  # a killed earlier run's partial writes
+    todo, refused = check_destinations(jobs, overwrite)
+    result = BatchResult(failed=errors + refused)
+    for src, dest in tqdm(todo, desc=f"apply {stylizer.name}", unit="img", disable=quiet or not todo):
+        try:
+            rep = apply_one(stylizer, src, dest, quality, max_side, quiet)
+            if rep is not None:
+                result.videos.append(rep)
+            result.written.append(dest)
+        except (BrushworkError, RuntimeError, ValueError, OSError) as exc:
+            result.failed.append(failure(src, exc))
+    return result
+
+
+def check_format(fmt: str) -> None:
     if fmt not in ("png", "jpg", "webp"):
         raise BrushworkError(f"unknown output format {fmt!r} (use png, jpg or webp)")
-    jobs, errors = plan_outputs(inputs, out, fmt)
-    result = BatchResult(failed=list(errors))
-    input_set = {p.resolve() for p, _ in jobs}
-    seen: set[Path] = set()
-    for src, dest in tqdm(jobs, desc=f"apply {stylizer.name}", unit="img", disable=quiet or not jobs):
-        try:
-            rdest = dest.resolve()
-            if rdest in input_set:
-                raise BrushworkError(f"output {dest} would replace an input; choose another --out")
-            if rdest in seen:
-                raise BrushworkError(f"output {dest} is also the output of another input with the same stem")
-            if dest.exists() and not overwrite:
-                raise BrushworkError(f"output {dest} already exists (pass --overwrite to replace it)")
-            seen.add(rdest)
-            if is_video_path(src):
-                rep = stylize_video(stylizer, src, dest, quiet=quiet)
-                result.videos.append(rep)
-            else:
-                img = load_image(src)
-                styled = stylizer(img, max_side=max_side)
-                save_image_atomic(styled, dest, quality=quality, **carried_metadata(src, fmt))
-            result.written.append(dest)
-        except BrushworkError as exc:
-            msg = str(exc)
-            result.failed.append(msg if msg.startswith(str(src)) else f"{src}: {msg}")
-        except (RuntimeError, ValueError, OSError) as exc:
-            result.failed.append(f"{src}: {exc}")
-    return result

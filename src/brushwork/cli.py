@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a recipe setting, e.g. --set lambda_nce=2",
     )
     t.add_argument("--dry-run", action="store_true", help="check inputs and print the plan, train nothing")
+    t.add_argument("--nproc", type=_positive_int, default=1, help="data-parallel ranks on this machine (torchrun)")
     t.add_argument("--quiet", action="store_true")
 
     a = sub.add_parser("apply", help="apply a style to images and folders")
@@ -94,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files (never inputs)")
+    a.add_argument(
+        "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+        help="run on Ray (pip install 'brushwork[ray]'): a cluster's address, or none for a local one; "
+        "outputs that exist are skipped, so a rerun continues",
+    )  # fmt: skip
+    a.add_argument("--workers", type=_positive_int, help="--ray: stylizer workers (default: one per GPU, else per CPU)")
     a.add_argument("--quiet", action="store_true")
 
     e = sub.add_parser("export", help="export a style's generator to ONNX or TorchScript")
@@ -123,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     gt.add_argument("--resume", action="store_true")
     gt.add_argument("--device", default="auto")
     gt.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a GAN recipe setting")
+    gt.add_argument("--nproc", type=_positive_int, default=1, help="data-parallel ranks on this machine (torchrun)")
     gt.add_argument("--quiet", action="store_true")
     gs = gsub.add_parser("sample", help="write samples of a trained GAN")
     gs.add_argument("name")
@@ -177,6 +185,7 @@ def _overrides(items: list[str]) -> dict[str, object]:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .api import train_style
     from .stylefile import read_meta
+    from .training.distributed import rank
 
     overrides = _overrides(args.set)
     path = train_style(
@@ -185,7 +194,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device=args.device, resume=args.resume, before_dir=args.before, after_dir=args.after,
         quiet=args.quiet, dry_run=args.dry_run, recipe=overrides,
     )  # fmt: skip
-    if not args.dry_run:
+    if not args.dry_run and rank() == 0:
         print(f"style {args.name!r} saved to {path}")
         training = read_meta(path).get("training", {})
         if training.get("pseudo_pairs"):
@@ -207,15 +216,28 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     from .apply import apply_to_paths
     from .stylizer import Stylizer
 
-    st = Stylizer.load(
-        args.style, device=args.device, precision=args.precision, strength=args.strength, detail=args.detail,
-        preserve_color=args.preserve_color, tile=args.tile, max_memory=args.max_memory * 2**20, backend=args.backend,
-    )  # fmt: skip
-    res = apply_to_paths(
-        st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite,
-        quiet=args.quiet, max_side=args.max_side,
-    )  # fmt: skip
-    print(f"{len(res.written)} written to {args.out}, {len(res.failed)} failed")
+    controls = {
+        "device": args.device, "precision": args.precision, "strength": args.strength, "detail": args.detail,
+        "preserve_color": args.preserve_color, "tile": args.tile, "max_memory": args.max_memory * 2**20,
+        "backend": args.backend,
+    }  # fmt: skip
+    if args.ray is not None:
+        from .ray_apply import apply_on_ray
+
+        Stylizer.load(args.style, **controls)  # a bad style or control fails here, before a cluster starts
+        res = apply_on_ray(
+            args.style, args.inputs, args.out, address=args.ray or None, controls=controls, fmt=args.format,
+            quality=args.quality, overwrite=args.overwrite, max_side=args.max_side, workers=args.workers,
+            quiet=args.quiet,
+        )  # fmt: skip
+    else:
+        st = Stylizer.load(args.style, **controls)
+        res = apply_to_paths(
+            st, args.inputs, args.out, fmt=args.format, quality=args.quality, overwrite=args.overwrite,
+            quiet=args.quiet, max_side=args.max_side,
+        )  # fmt: skip
+    skipped = f", {len(res.skipped)} skipped (already written)" if res.skipped else ""
+    print(f"{len(res.written)} written to {args.out}{skipped}, {len(res.failed)} failed")
     for msg in res.failed:
         print(f"failed: {msg}", file=sys.stderr)
     return 1 if res.failed else 0
@@ -257,12 +279,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_gan(args: argparse.Namespace) -> int:
     from . import gan
+    from .training.distributed import rank
 
     if args.gan_command == "train":
         path = gan.train_gan(args.images_dir, name=args.name, size=args.size, minutes=args.minutes, steps=args.steps,
                              loss=args.loss, seed=args.seed, device=args.device, resume=args.resume, quiet=args.quiet,
                              recipe=_overrides(args.set))  # fmt: skip
-        print(f"GAN {args.name!r} saved to {path}")
+        if rank() == 0:
+            print(f"GAN {args.name!r} saved to {path}")
     elif args.gan_command == "sample":
         files = gan.sample(
             args.name, args.n, args.out, seed=args.seed, truncation=args.truncation, interpolate=args.interpolate
@@ -297,8 +321,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _without_nproc(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if getattr(args, "nproc", 1) > 1:  # train / gan train on several ranks: torchrun runs this again
+        from .training.distributed import launch
+
+        try:
+            return launch(args.nproc, _without_nproc(argv))
+        except BrushworkError as exc:
+            print(f"brushwork: error: {exc}", file=sys.stderr)
+            return 2
     handlers = {
         "train": _cmd_train,
         "apply": _cmd_apply,

@@ -28,6 +28,7 @@ from .io import (
 from .library import check_name, home, runs_dir
 from .metrics import nearest_distances, swd_distance
 from .stylefile import is_style_dir, load_style, read_meta
+from .training.distributed import rank
 from .training.gan import default_gan_recipe, sample_noise, train_gan_run
 from .training.loop import OPTIONS, Budget
 
@@ -76,7 +77,7 @@ def train_gan(
         r = default_gan_recipe(len(bank), **{"size": size, "loss": loss, "arch": arch, **(recipe or {})})
     path = train_gan_run(images=bank, recipe=r, run_dir=run, model_dir=dest, budget=budget, seed=seed, device=device,
                          resume=resume, quiet=quiet, sources={"images_dir": str(images_dir)})  # fmt: skip
-    if evaluate_after:
+    if evaluate_after and rank() == 0:  # (a data-parallel run: rank 0 evaluates)
         report = evaluate(path, images_dir)
         write_text_atomic(run / "eval.json", json.dumps(report, indent=2))
         if not quiet:

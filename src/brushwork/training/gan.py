@@ -23,6 +23,7 @@ from ..errors import BrushworkError
 from ..io import tensor_to_pil
 from ..losses import LOSSES, d_loss, g_loss, gradient_penalty, r1_penalty
 from ..stylefile import save_style
+from .distributed import from_env
 from .loop import (
     Budget,
     Progress,
@@ -120,8 +121,13 @@ def train_gan_run(
     r = recipe
     r.validate()
     dev = resolve_device(device)
+    ranks = from_env(dev)  # a torchrun rank, or rank 0 of 1
+    dev = ranks.device(dev)
+    ranks.local(r.batch, "batch")  # the global batch must split evenly
     dtype = resolve_precision(r.precision, dev)
-    prepare_run(run_dir, r.to_json(), seed, budget, sources)
+    if ranks.main:
+        prepare_run(run_dir, r.to_json(), seed, budget, sources)
+    ranks.barrier()
 
     gen = seed_everything(seed)
     g_kw, d_kw = r.net_kwargs()
@@ -152,8 +158,10 @@ def train_gan_run(
         save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
 
     def step() -> dict[str, float]:
-        real = relative_crops(images, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=torch.channels_last)
-        z = torch.randn(r.batch, r.z_dim, device=dev)
+        # the global batch drawn on every rank, this rank's slice kept (data-parallel runs)
+        real = ranks.shard(relative_crops(images, r.batch, r.size, r.crop_scale, gen))
+        real = real.to(dev, memory_format=torch.channels_last)
+        z = ranks.shard(torch.randn(r.batch, r.z_dim, device=dev))
         # ---- discriminator ---------------------------------------------------------------
         with autocast(dev, dtype):
             fake = g(z)
@@ -169,6 +177,7 @@ def train_gan_run(
                 stats["r1"] = r1.item()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        ranks.average_grads([d])
         opt_d.step()
         # ---- generator ---------------------------------------------------------------------
         d.requires_grad_(False)
@@ -177,20 +186,25 @@ def train_gan_run(
         d.requires_grad_(True)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        ranks.average_grads([g])
         opt_g.step()
         stats["g"] = loss_g.item()
-        return stats
+        return ranks.average_stats(stats)
 
     def sample(at: int) -> None:
         s = ema.model(fixed_z).float()
         save_grid([s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{at:06d}.png")
 
     last, step_times = run_loop(
-        budget, Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet), step,
+        budget, Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet) if ranks.main else None, step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step,
         probe=(lambda at, secs: probe(at, secs, ema.model)) if probe is not None else None, probe_every=probe_every,
+        dist=ranks,
     )  # fmt: skip
+    if not ranks.main:  # rank 0 writes the model; the others wait for it
+        ranks.close()
+        return model_dir
 
     g_final = ema.model.float().cpu().eval()
     with torch.no_grad():
@@ -201,7 +215,9 @@ def train_gan_run(
         "minutes": round(budget.elapsed / 60, 2), "seed": seed, "images": len(images),
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
-        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "recipe": r.to_json(), "sources": sources or {},
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": ranks.world, "recipe": r.to_json(),
+        "sources": sources or {},
     }  # fmt: skip
     save_style(model_dir, r.arch, g_kw, g_final.state_dict(), summary, preview, replace=resume, kind="noise_generator")
+    ranks.close()
     return model_dir

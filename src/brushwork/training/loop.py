@@ -21,6 +21,7 @@ from ..checkpoint import load_state, save_state
 from ..ema import EMA
 from ..errors import BrushworkError
 from ..io import save_image_atomic, tensor_to_pil, write_text_atomic
+from .distributed import Dist
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIONS = "training_options.json"
@@ -245,15 +246,22 @@ def finite_or_raise(stats: dict[str, float], step: int) -> None:
 
 
 def run_loop(
-    budget: Budget, progress: Progress, step: Callable[[], dict[str, float]], *,
+    budget: Budget, progress: Progress | None, step: Callable[[], dict[str, float]], *,
     optimizers: list[torch.optim.Optimizer], emas: list[tuple[EMA, nn.Module]], save: Callable[[], None],
     sample: Callable[[int], None], sample_every: int, checkpoint_every: int,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
     probe: Callable[[int, float], None] | None = None, probe_every: int = 0, decay_start: float = 0.5,
+    dist: Dist | None = None,
 ) -> tuple[dict[str, float], list[float]]:  # fmt: skip
     """The loop every trainer shares around its own ``step()`` (which returns named losses):
     learning-rate schedule, EMA, stats and progress, sample grids, checkpoints, probes and
-    Ctrl-C (which saves a checkpoint before stopping). -> (last stats, seconds per step)."""
+    Ctrl-C (which saves a checkpoint before stopping). -> (last stats, seconds per step).
+
+    In a data-parallel run (``dist``) every rank runs the loop on rank 0's clock; only rank 0
+    (whose ``progress`` is not None) logs, samples and writes checkpoints."""
+    dist = dist or Dist()
+    if not dist.main:
+        save = sample = _nothing  # type: ignore[assignment]
     budget.start()
     last: dict[str, float] = {}
     times: list[float] = []
@@ -265,6 +273,7 @@ def run_loop(
             for ema, model in emas:
                 ema.update(model)
             budget.tick()
+            budget.elapsed = dist.from_main(budget.elapsed)  # one clock, one schedule, one stop
             times.append(time.perf_counter() - t0)
             finite_or_raise(stats, budget.step)
             last = stats
@@ -272,7 +281,8 @@ def run_loop(
             if log:
                 stats["time_per_step"] = sum(times[-10:]) / len(times[-10:])
                 stats["lr_factor"] = budget.lr_factor(decay_start)
-            progress.update(stats, log)
+            if progress is not None:
+                progress.update(stats, log)
             if budget.step % sample_every == 0:
                 with torch.no_grad():
                     sample(budget.step)
@@ -286,7 +296,8 @@ def run_loop(
                 on_step(budget.step, {**stats, "progress": min(1.0, budget.progress()), "elapsed_s": budget.elapsed})
     except KeyboardInterrupt:
         save()
-        progress.close()
+        if progress is not None:
+            progress.close()
         raise BrushworkError(
             f"interrupted at step {budget.step}; the checkpoint is saved: run again with --resume to continue"
         ) from None
@@ -294,5 +305,10 @@ def run_loop(
         with torch.no_grad():
             sample(budget.step)
     save()
-    progress.close()
+    if progress is not None:
+        progress.close()
     return last, times
+
+
+def _nothing(*args: Any) -> None:
+    """What ranks other than 0 do instead of writing samples and checkpoints."""

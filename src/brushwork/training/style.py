@@ -6,11 +6,12 @@ checkpoint } -> save the EMA generator as a style folder.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from ..losses import (
     r1_penalty,
 )
 from ..stylefile import save_style
+from .distributed import Dist, from_env
 from .loop import (
     Budget,
     Progress,
@@ -138,15 +140,19 @@ class StepState:
     dtype: torch.dtype
     style_target: torch.Tensor | None = None  # the style images' mean style vector (lambda_style_vec)
     style_encoder: nn.Module | None = None  # the frozen encoder of that vector, on the device
+    dist: Dist = field(default_factory=Dist)  # data-parallel: this rank's slice of each batch, gradients averaged
+
+    def pairs_batch(self, pairs: PairedBank) -> tuple[torch.Tensor, torch.Tensor]:
+        """(before, after) crops for this rank: the global batch drawn, this rank's slice kept."""
+        pb, pa = paired_crops(pairs, self.r.batch * self.dist.world, self.r.size, self.r.crop_scale, self.gen)
+        return self.dist.shard(pb).to(self.dev), self.dist.shard(pa).to(self.dev)
 
 
 def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
     """CycleGAN: two generators with adversarial, cycle and identity losses; discriminators
     on pooled fakes."""
     r, g, g_b, d, d_b = st.r, st.nets["G"], st.nets["G_B"], st.nets["D"], st.nets["D_B"]
-    opt_g, opt_d, pools, aug, pairs, gen, dev, dtype = (
-        st.opt_g, st.opt_d, st.pools, st.aug, st.pairs, st.gen, st.dev, st.dtype
-    )  # fmt: skip
+    opt_g, opt_d, pools, aug, pairs, dev, dtype = st.opt_g, st.opt_d, st.pools, st.aug, st.pairs, st.dev, st.dtype
     stats: dict[str, float] = {}
     with autocast(dev, dtype):
         fake_b = g(real_a)
@@ -162,12 +168,13 @@ def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> 
             loss_g = loss_g + r.lambda_cycle * r.lambda_idt * idt
             stats["idt"] = idt.item()
         if pairs is not None:
-            pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-            pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev)) + F.l1_loss(g_b(pa.to(dev)).float(), pb.to(dev))
+            pb, pa = st.pairs_batch(pairs)
+            pair = F.l1_loss(g(pb).float(), pa) + F.l1_loss(g_b(pa).float(), pb)
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
+    st.dist.average_grads([g, g_b])
     opt_g.step()
     stats.update({"g": adv.item(), "cycle": cyc.item()})
     # ---- discriminators on pooled fakes -------------------------------------
@@ -179,6 +186,7 @@ def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> 
         loss_d = 0.5 * (la + lb)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    st.dist.average_grads([d, d_b])
     opt_d.step()
     stats.update(sa)
     return stats
@@ -189,7 +197,7 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
     and pair losses, the generator's own regularizers, and edge statistics for its
     structure stage."""
     r, g, d, mlp = st.r, st.nets["G"], st.nets["D"], st.nets["MLP"]
-    opt_g, opt_d, aug, pairs, gen, dev, dtype = st.opt_g, st.opt_d, st.aug, st.pairs, st.gen, st.dev, st.dtype
+    opt_g, opt_d, aug, pairs, dev, dtype = st.opt_g, st.opt_d, st.aug, st.pairs, st.dev, st.dtype
     stats: dict[str, float] = {}
     structure = g.structure_stage() if r.lambda_edges > 0 else None
     if structure is not None and pairs is None:
@@ -208,6 +216,7 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    st.dist.average_grads([d])
     opt_d.step()
     stats.update(sd)
     with autocast(dev, dtype):
@@ -240,8 +249,8 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
             loss_g = loss_g + r.lambda_swd * swd
             stats["swd"] = swd.item()
         if pairs is not None:
-            pb, pa = paired_crops(pairs, r.batch, r.size, r.crop_scale, gen)
-            pair = F.l1_loss(g(pb.to(dev)).float(), pa.to(dev))
+            pb, pa = st.pairs_batch(pairs)
+            pair = F.l1_loss(g(pb).float(), pa)
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
     if st.style_target is not None and st.style_encoder is not None:
@@ -255,6 +264,7 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         edges = edge_statistics_loss(g.structure_output(real_a), real_b)
         (r.lambda_edges * edges).backward()
         stats["edges"] = edges.item()
+    st.dist.average_grads([g, mlp])
     opt_g.step()
     return stats
 
@@ -300,8 +310,16 @@ def train_style_run(
     if budget.minutes is not None and r.max_steps > 0:
         budget.max_steps = r.max_steps  # a time budget ends at the recipe's step cap, if sooner
     dev = resolve_device(device)
+    dd = from_env(dev)  # a torchrun rank, or rank 0 of 1
+    dev = dd.device(dev)
     dtype = resolve_precision(r.precision, dev)
-    prepare_run(run_dir, r.to_json(), seed, budget, sources)
+    # each rank's share of the global batch (the recipe's batch sizes are global)
+    r_rank = dataclasses.replace(
+        r, batch=dd.local(r.batch, "batch"), style_batch=dd.local(r.style_batch, "style_batch")
+    )
+    if dd.main:
+        prepare_run(run_dir, r.to_json(), seed, budget, sources)
+    dd.barrier()
 
     if pairs is None and r.teacher == "features":
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
@@ -389,23 +407,27 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
-    state = StepState(r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder)
+    state = StepState(r_rank, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, dd)
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
-        real_a = random_crops(content, r.batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
-        real_b = random_crops(style, r.style_batch, r.size, r.crop_scale, gen).to(dev, memory_format=CL)
-        return method_step(state, real_a, real_b)
+        real_a = dd.shard(random_crops(content, r.batch, r.size, r.crop_scale, gen)).to(dev, memory_format=CL)
+        real_b = dd.shard(random_crops(style, r.style_batch, r.size, r.crop_scale, gen)).to(dev, memory_format=CL)
+        return dd.average_stats(method_step(state, real_a, real_b))
 
     def sample(at: int) -> None:
         save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{at:06d}.png")
 
     last, step_times = run_loop(
-        budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet), step,
+        budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet) if dd.main else None, step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
         probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)), probe_every=probe_every,
+        dist=dd,
     )  # fmt: skip
+    if not dd.main:  # rank 0 writes the style; the others wait for it
+        dd.close()
+        return style_dir
 
     g_final = ema.model.float().cpu().eval()
     summary = {
@@ -419,7 +441,7 @@ def train_style_run(
         "pseudo_pairs": "features" if pseudo_pairs else "",
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
-        "device": str(dev), "precision": str(dtype).replace("torch.", ""),
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dd.world,
         "recipe": r.to_json(), "sources": sources or {},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
@@ -441,4 +463,5 @@ def train_style_run(
         g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
+    dd.close()
     return style_dir
