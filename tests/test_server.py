@@ -128,6 +128,9 @@ def test_unknown_style_and_job(client: TestClient) -> None:
     assert r.status_code == 404 and "nope" in r.json()["detail"]
     assert client.get("/api/styles/nope").status_code == 404
     assert client.delete("/api/styles/nope").status_code == 404
+    assert client.get("/api/styles/..").status_code == 404  # names only, never paths
+    assert client.get("/api/styles/%2e%2e/preview").status_code == 404
+    assert client.get("/api/styles/.hidden").status_code == 404
     assert client.get("/api/jobs/0123456789ab").status_code == 404
     assert client.get("/api/jobs/../../etc").status_code == 404
 

@@ -33,7 +33,7 @@ from PIL import Image
 from .. import __version__, library
 from ..errors import BrushworkError, StyleNotFoundError
 from ..io import FORMATS, is_image_path, load_image
-from ..stylefile import PREVIEW, STYLE_JSON
+from ..stylefile import PREVIEW, STYLE_JSON, is_style_dir
 from ..training.recipe import StyleRecipe
 from ..video import is_video_path
 from .jobs import TERMINAL, Job, JobStore, Worker, jobs_dir, new_job_id
@@ -93,6 +93,19 @@ def _check_image(path: Path, shown: str, max_pixels: int) -> None:
         raise _error(413, f"{shown}: {w}x{h} is more than the {max_pixels / 1e6:g} MP limit")
 
 
+def library_style(name: str) -> Path:
+    """A style of the library by name (never a path: the API serves the library only)."""
+    try:
+        library.check_name(name)
+    except BrushworkError:
+        raise StyleNotFoundError(f"no style {name!r} in the library") from None
+    path = library.styles_dir() / name
+    if not is_style_dir(path):
+        known = ", ".join(library.list_names()) or "none yet"
+        raise StyleNotFoundError(f"no style {name!r} in the library (styles: {known})")
+    return path
+
+
 class _Stylizers:
     """Loaded styles, a few at a time, reloaded when their files change."""
 
@@ -105,7 +118,7 @@ class _Stylizers:
     def get(self, name: str) -> Any:
         from ..stylizer import Stylizer
 
-        path = library.resolve(name)
+        path = library_style(name)
         stamp = (path / STYLE_JSON).stat().st_mtime
         with self._lock:
             hit = self._cache.get(name)
@@ -125,7 +138,7 @@ class _Stylizers:
 
 
 def _style_card(name: str) -> dict[str, Any]:
-    meta = library.info(name)
+    meta = library.info(str(library_style(name)))
     t = meta.get("training") or {}
     has_preview = (Path(meta["path"]) / PREVIEW).is_file()
     return {
@@ -335,12 +348,12 @@ def create_app(
 
     @app.get("/api/styles/{name}")
     def get_style(name: str) -> dict[str, Any]:
-        meta = library.info(name)
+        meta = library.info(str(library_style(name)))
         return {**_style_card(name), "meta": {k: v for k, v in meta.items() if k != "path"}}
 
     @app.get("/api/styles/{name}/preview")
     def style_preview(name: str) -> FileResponse:
-        path = library.resolve(name) / PREVIEW
+        path = library_style(name) / PREVIEW
         if not path.is_file():
             raise _error(404, f"style {name!r} has no preview")
         return FileResponse(path, media_type="image/png")
@@ -359,7 +372,7 @@ def create_app(
         preserve_color: Annotated[bool, Form()] = False,
         format: Annotated[str, Form(pattern="^(png|jpg|webp)$")] = "png",
     ) -> Response | JSONResponse:
-        library.resolve(name)  # 404 before reading the upload
+        library_style(name)  # 404 before reading the upload
         fname = _safe_name(file.filename, 0)
         if is_video_path(Path(fname)):
             job_id = new_job_id()
@@ -392,7 +405,7 @@ def create_app(
         from ..export import export_generator
         from ..stylefile import load_style
 
-        path = library.resolve(name)
+        path = library_style(name)
         stamp = int((path / STYLE_JSON).stat().st_mtime_ns)
         suffix = ".onnx" if format == "onnx" else ".pt"
         dest = library.home() / "cache" / "export" / f"{name}-{stamp}{suffix}"
