@@ -129,3 +129,22 @@ def test_apply_controls_export_and_metadata(
         main(["apply", "t", str(src), "--out", str(out2), "--backend", "onnxruntime", "--tile", "16", "--quiet"]) == 0
     )
     assert (out2 / "photo.png").exists()
+
+
+def test_apply_without_ray_never_imports_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from conftest import make_images, trained_like_lite
+
+    from brushwork.stylefile import save_style
+
+    style = save_style(tmp_path / "style", "lite", {}, trained_like_lite().state_dict(), {}, None)
+    make_images(tmp_path / "in", 2, seed=0)
+    code = (
+        "import sys; from brushwork.cli import main; "
+        f"rc = main(['apply', {str(style)!r}, {str(tmp_path / 'in')!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet']); "
+        "print(rc, 'ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-2:] == ["0", "False"]

@@ -97,3 +97,34 @@ def test_restart_mid_job_resumes_exactly(tmp_path: Path) -> None:
     finally:
         server.kill()
         server.wait(10)
+
+
+def test_ctrl_c_with_an_open_event_stream(tmp_path: Path) -> None:
+    """Ctrl-C stops the studio within seconds even while a browser watches a job; the job
+    is left 'running', to resume at the next start."""
+    import sqlite3
+    import threading
+
+    home, port = tmp_path / "home", free_port()
+    server = start(home, port)
+    try:
+        job_id = post_style(port, "long", 100_000)
+
+        def watch() -> None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/jobs/{job_id}/events", timeout=60) as r:
+                    for _ in r:
+                        pass
+            except OSError:
+                pass
+
+        threading.Thread(target=watch, daemon=True).start()
+        t0 = time.time()
+        while job(port, job_id)["state"] != "running" and time.time() - t0 < 60:
+            time.sleep(0.1)
+        server.send_signal(signal.SIGINT)
+        server.wait(20)
+    finally:
+        server.kill()
+    with sqlite3.connect(home / "studio.sqlite3") as db:
+        assert db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()[0] == "running"

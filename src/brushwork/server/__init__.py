@@ -31,4 +31,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, d
 
     from .app import create_app
 
-    uvicorn.run(create_app(token=token, device=device), host=host, port=port, log_level="info")
+    # open event streams would hold a graceful shutdown forever: they get 5 s, then close
+    uvicorn.run(
+        create_app(token=token, device=device), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+    )
