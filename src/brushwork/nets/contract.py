@@ -21,7 +21,8 @@ Training (``training/style.py``):
   times the rate (few global numbers that every pixel trains).
 * ``split(x)``: (output, spatial residual or None), the residual's size being penalised.
 * ``regularizers()``: named penalty terms; recipe field ``lambda_<name>`` weights each.
-* ``start_colour(transfer)``: start the colour stage at a fitted colour transfer; False if
+* ``start_colour(transfer, smooth)``: start the colour stage at a fitted colour transfer (its table
+  blurred by ``smooth`` in colour units); False if
   the family has none.
 * ``start_prior(style_images)``: start from pretrained weights conditioned on the style
   images (painter: Magenta's transfer network and the folder's style vector); False if the
@@ -80,7 +81,7 @@ class StyleGenerator(nn.Module):
     def regularizers(self) -> dict[str, torch.Tensor]:
         return {}
 
-    def start_colour(self, transfer: Any) -> bool:
+    def start_colour(self, transfer: Any, smooth: float = 0.0) -> bool:
         return False
 
     def start_prior(self, style_images: list[torch.Tensor]) -> bool:

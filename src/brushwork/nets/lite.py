@@ -312,10 +312,11 @@ class LiteGenerator(StyleGenerator):
     def regularizers(self) -> dict[str, torch.Tensor]:
         return {"lut_tv": self.lut.smoothness()}
 
-    def start_colour(self, transfer: Any) -> bool:
+    def start_colour(self, transfer: Any, smooth: float = 0.0) -> bool:
         from ..colortransfer import idt_table
 
-        self.lut.start_from(idt_table(transfer, self.lut.lut.shape[-1]).to(self.lut.lut.device))
+        table = idt_table(transfer, self.lut.lut.shape[-1], smooth=smooth)
+        self.lut.start_from(table.to(self.lut.lut.device))
         return True
 
     def structure_stage(self) -> nn.Module | None:

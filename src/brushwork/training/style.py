@@ -22,7 +22,7 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import fit_feature_transfer, fit_idt
+from ..colortransfer import COLOUR_SMOOTH, fit_colour_transport, fit_feature_transfer, fit_idt
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -347,6 +347,8 @@ def train_style_run(
         # the colour stage starts at the set-level colour transfer (deterministic, so a
         # resumed run rebuilds the same start for the smoothness prior)
         g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
+    elif r.colour_start == "transport":  # MKL + 10 IDT rotations, smoothed (colortransfer.py)
+        g.start_colour(fit_colour_transport(content.tensors, style.tensors, seed=seed), smooth=COLOUR_SMOOTH)
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)

@@ -1,0 +1,174 @@
+"""Can a smoother set-level colour transport than IDT start the colour stage better? (issue 15)
+
+No training: for random looks with fresh seeds (printed), fit each candidate map from the
+content photos (A) to the styled photos (B) and score it on the held-out photos (C) with
+the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rule):
+
+- ``idt30``: the current start (30 rotations);
+- ``idtK``: IDT stopped after K rotations (fewer degrees of freedom);
+- ``mkl``: the linear Monge-Kantorovich map (means and covariances matched; Pitie 2007);
+- ``idt30_s``: IDT's map tabulated on a 33^3 grid, smoothed in colour space (sigma in grid
+  cells), applied by trilinear lookup (what the LUT would hold).
+
+    python benchmarks/transport_probe.py --random 24
+    python benchmarks/transport_probe.py --seeds 12,40-43
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from brushwork.colortransfer import _pixels, _sample_count, fit_idt, fit_transfer, local_features
+from looks import parse_seeds, random_look
+from quality import SHARED, hist_match, reinhard, score, split_photos
+
+GRID = 33
+
+
+def mkl_fit(a: torch.Tensor, b: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The linear Monge-Kantorovich map from point set ``a`` [N, D] to ``b`` [M, D]: means
+    and covariances matched, the least displacement among such linear maps."""
+    ma, mb = a.mean(0), b.mean(0)
+    ca, cb = torch.cov((a - ma).T), torch.cov((b - mb).T)
+
+    def sqrtm(m: torch.Tensor) -> torch.Tensor:
+        w, v = torch.linalg.eigh(m)
+        return v @ torch.diag(w.clamp_min(1e-12).sqrt()) @ v.T
+
+    ra = sqrtm(ca)
+    ra_inv = torch.linalg.inv(ra)
+    t = ra_inv @ sqrtm(ra @ cb @ ra) @ ra_inv
+    return lambda p: ((p.double() - ma) @ t.T + mb).to(p.dtype)
+
+
+def mkl_pixels(content: list[torch.Tensor], style: list[torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """MKL between the sets' pooled pixel colours ([N, 3] -> [N, 3])."""
+    gen = torch.Generator().manual_seed(0)
+    n = _sample_count(content, style, limit=200_000)
+    return mkl_fit(_pixels(content, n, gen), _pixels(style, n, gen))
+
+
+def feature_teacher(
+    content: list[torch.Tensor], style: list[torch.Tensor], iterations: int, linear_first: bool
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The pseudo-pair teacher (IDT of colour + local structure, ``fit_feature_transfer``'s
+    recipe), optionally after an MKL map in the same 7-D feature space."""
+    gen = torch.Generator().manual_seed(0)
+    fc = [local_features(t[None].float())[0] for t in content]
+    fs = [local_features(t[None].float())[0] for t in style]
+    n = _sample_count(content, style, limit=200_000)
+    src, dst = _pixels(fc, n, gen), _pixels(fs, n, gen)
+    sd = torch.cat([src, dst]).std(0)
+    scale = torch.cat([sd[:3].mean().expand(3), sd[3:]]).clamp_min(1e-6)
+    src, dst = src / scale, dst / scale
+    lin = mkl_fit(src, dst) if linear_first else (lambda q: q)
+    tr = fit_transfer(lin(src), dst, iterations, gen, axes_first=False)
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        f = local_features(x[None].float())[0]
+        q = f.reshape(f.shape[0], -1).T.double() / scale
+        y = (tr.map_pixels(lin(q)) * scale)[:, :3]
+        return y.T.reshape(x.shape).float().clamp(-1, 1)
+
+    return apply
+
+
+def per_pixel(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A pixel map ([N, 3] -> [N, 3]) as an image map ([3, H, W] -> [3, H, W], clamped)."""
+    return lambda x: fn(x.reshape(3, -1).T).T.reshape(x.shape).float().clamp(-1, 1)
+
+
+def mkl_then_idt(content: list[torch.Tensor], style: list[torch.Tensor], iterations: int):  # type: ignore[no-untyped-def]
+    """MKL's linear map first, then IDT from the moved content to the style set."""
+    lin = mkl_pixels(content, style)
+    moved = [per_pixel(lin)(t) for t in content]
+    idt = fit_idt(moved, style, iterations=iterations)
+    return lambda p: idt.map_pixels(lin(p))
+
+
+def tabulated(fn: Callable[[torch.Tensor], torch.Tensor], sigma: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A pixel map on a GRID^3 table (what the LUT would hold), blurred in colour space by
+    ``sigma`` grid cells, applied by trilinear lookup."""
+    ramp = torch.linspace(-1, 1, GRID)
+    b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
+    grid = torch.stack([r, g, b], -1).reshape(-1, 3)
+    table = fn(grid.double()).clamp(-1, 1).float().T.reshape(1, 3, GRID, GRID, GRID)
+    if sigma > 0:
+        r_ = int(3 * sigma + 0.5)
+        k = torch.exp(-(torch.arange(-r_, r_ + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
+        k = k / k.sum()
+        for dim in (2, 3, 4):
+            shape = [1, 1, 1, 1, 1]
+            shape[dim] = -1
+            pad = [0, 0, 0, 0, 0, 0]
+            pad[2 * (4 - dim)] = pad[2 * (4 - dim) + 1] = r_
+            table = F.conv3d(F.pad(table, pad, mode="replicate"), k.view(*shape).repeat(3, 1, 1, 1, 1), groups=3)
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        y = F.grid_sample(
+            table, x.permute(1, 2, 0)[None, None], mode="bilinear", padding_mode="border", align_corners=True
+        )
+        return y[0, :, 0].clamp(-1, 1)
+
+    return apply
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--random", type=int, default=0)
+    ap.add_argument("--seeds", default="")
+    ap.add_argument("--teacher", action="store_true", help="compare variants of the pseudo-pair teacher instead")
+    args = ap.parse_args()
+    seeds = parse_seeds(args.seeds) if args.seeds else []
+    seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
+    print(f"random look seeds: {','.join(map(str, seeds))}")
+    a, b, c, _ = split_photos(SHARED)
+    names = ["photo", "histmatch", "reinhard", "idt30", "mkl", "idt30_s2", "mkl_idt3", "mkl_idt10", "mkl_idt10_s2",
+             "mkl_idt30_s2"]  # fmt: skip
+    if args.teacher:
+        names = ["idt30", "mkl_idt10_s2", "teacher40", "mkl_teacher40"]
+    print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
+    gains: dict[str, list[float]] = {n: [] for n in names}
+    for s in seeds:
+        fn, desc = random_look(s)
+        try:
+            style, truth = [fn(t) for t in b], [fn(t) for t in c]
+        except Exception as exc:
+            print(f"r{s}: the look cannot be applied ({type(exc).__name__}); skipped")
+            continue
+        idt = fit_idt(a, style)
+        m10 = mkl_then_idt(a, style, 10)
+        if args.teacher:
+            maps = {
+                "idt30": idt, "mkl_idt10_s2": tabulated(m10, 2.0),
+                "teacher40": feature_teacher(a, style, 40, False), "mkl_teacher40": feature_teacher(a, style, 40, True),
+            }  # fmt: skip
+            bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
+            for n in names:
+                gains[n].append(bp[n] - bp["idt30"])
+            print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
+            continue
+        m30 = mkl_then_idt(a, style, 30)
+        maps = {
+            "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
+            "reinhard": lambda t, st=style: reinhard(t, st),
+            "idt30": idt, "mkl": per_pixel(mkl_pixels(a, style)), "idt30_s2": tabulated(idt.map_pixels, 2.0),
+            "mkl_idt3": per_pixel(mkl_then_idt(a, style, 3)), "mkl_idt10": per_pixel(m10),
+            "mkl_idt10_s2": tabulated(m10, 2.0), "mkl_idt30_s2": tabulated(m30, 2.0),
+        }  # fmt: skip
+        bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
+        for n in names:
+            gains[n].append(bp[n] - bp["idt30"])
+        print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
+    print("mean gain over idt30: " + ", ".join(f"{n} {statistics.mean(g):+.2f}" for n, g in gains.items()))
+    print("above idt30:          " + ", ".join(f"{n} {sum(x > 0 for x in g)}/{len(g)}" for n, g in gains.items()))
+
+
+if __name__ == "__main__":
+    main()
