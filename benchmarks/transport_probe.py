@@ -22,36 +22,28 @@ import statistics
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
-from brushwork.colortransfer import _pixels, _sample_count, fit_idt, fit_transfer, local_features
+from brushwork.colortransfer import (
+    ColourTable,
+    _pixels,
+    _sample_count,
+    fit_idt,
+    fit_mkl,
+    fit_transfer,
+    local_features,
+    tabulate,
+)
 from looks import parse_seeds, random_look
 from quality import SHARED, hist_match, reinhard, score, split_photos
 
 GRID = 33
 
 
-def mkl_fit(a: torch.Tensor, b: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The linear Monge-Kantorovich map from point set ``a`` [N, D] to ``b`` [M, D]: means
-    and covariances matched, the least displacement among such linear maps."""
-    ma, mb = a.mean(0), b.mean(0)
-    ca, cb = torch.cov((a - ma).T), torch.cov((b - mb).T)
-
-    def sqrtm(m: torch.Tensor) -> torch.Tensor:
-        w, v = torch.linalg.eigh(m)
-        return v @ torch.diag(w.clamp_min(1e-12).sqrt()) @ v.T
-
-    ra = sqrtm(ca)
-    ra_inv = torch.linalg.inv(ra)
-    t = ra_inv @ sqrtm(ra @ cb @ ra) @ ra_inv
-    return lambda p: ((p.double() - ma) @ t.T + mb).to(p.dtype)
-
-
 def mkl_pixels(content: list[torch.Tensor], style: list[torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
     """MKL between the sets' pooled pixel colours ([N, 3] -> [N, 3])."""
     gen = torch.Generator().manual_seed(0)
     n = _sample_count(content, style, limit=200_000)
-    return mkl_fit(_pixels(content, n, gen), _pixels(style, n, gen))
+    return fit_mkl(_pixels(content, n, gen), _pixels(style, n, gen))
 
 
 def feature_teacher(
@@ -67,7 +59,7 @@ def feature_teacher(
     sd = torch.cat([src, dst]).std(0)
     scale = torch.cat([sd[:3].mean().expand(3), sd[3:]]).clamp_min(1e-6)
     src, dst = src / scale, dst / scale
-    lin = mkl_fit(src, dst) if linear_first else (lambda q: q)
+    lin = fit_mkl(src, dst) if linear_first else (lambda q: q)
     tr = fit_transfer(lin(src), dst, iterations, gen, axes_first=False)
 
     def apply(x: torch.Tensor) -> torch.Tensor:
@@ -94,29 +86,8 @@ def mkl_then_idt(content: list[torch.Tensor], style: list[torch.Tensor], iterati
 
 def tabulated(fn: Callable[[torch.Tensor], torch.Tensor], sigma: float) -> Callable[[torch.Tensor], torch.Tensor]:
     """A pixel map on a GRID^3 table (what the LUT would hold), blurred in colour space by
-    ``sigma`` grid cells, applied by trilinear lookup."""
-    ramp = torch.linspace(-1, 1, GRID)
-    b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
-    grid = torch.stack([r, g, b], -1).reshape(-1, 3)
-    table = fn(grid.double()).clamp(-1, 1).float().T.reshape(1, 3, GRID, GRID, GRID)
-    if sigma > 0:
-        r_ = int(3 * sigma + 0.5)
-        k = torch.exp(-(torch.arange(-r_, r_ + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
-        k = k / k.sum()
-        for dim in (2, 3, 4):
-            shape = [1, 1, 1, 1, 1]
-            shape[dim] = -1
-            pad = [0, 0, 0, 0, 0, 0]
-            pad[2 * (4 - dim)] = pad[2 * (4 - dim) + 1] = r_
-            table = F.conv3d(F.pad(table, pad, mode="replicate"), k.view(*shape).repeat(3, 1, 1, 1, 1), groups=3)
-
-    def apply(x: torch.Tensor) -> torch.Tensor:
-        y = F.grid_sample(
-            table, x.permute(1, 2, 0)[None, None], mode="bilinear", padding_mode="border", align_corners=True
-        )
-        return y[0, :, 0].clamp(-1, 1)
-
-    return apply
+    ``sigma`` grid cells, applied by trilinear lookup (the library's ``tabulate``)."""
+    return ColourTable(tabulate(fn, GRID, smooth=sigma * 2 / (GRID - 1)))
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ It is the strongest classical baseline of the quality benchmark and the place wh
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -179,11 +180,16 @@ def idt_table(transfer: DistributionTransfer, size: int, smooth: float = 0.0) ->
     ``nets.lite.ColorLUT`` (channel c at input colour (r, g, b) stored at [0, c, b, g, r]).
     ``smooth`` > 0 blurs the map in colour space first (a Gaussian of that sigma, in colour
     units), evaluated on a 33^3 grid and sampled at ``size``."""
+    return tabulate(transfer.map_pixels, size, smooth)
+
+
+def tabulate(map_pixels: Callable[[torch.Tensor], torch.Tensor], size: int, smooth: float = 0.0) -> torch.Tensor:
+    """Any colour map ([N, 3] -> [N, 3] in [-1, 1]) as ``idt_table`` tabulates a transfer."""
     fine = max(size, _FINE) if smooth > 0 else size
     ramp = torch.linspace(-1, 1, fine)
     b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
     grid = torch.stack([r, g, b], -1).reshape(-1, 3)
-    out = transfer.map_pixels(grid).clamp(-1, 1).float()  # [F^3, 3]
+    out = map_pixels(grid.double()).clamp(-1, 1).float()  # [F^3, 3]
     table = out.T.reshape(1, 3, fine, fine, fine)
     if smooth > 0:
         sigma = smooth / (2 / (fine - 1))  # in grid cells
