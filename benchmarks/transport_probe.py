@@ -27,10 +27,9 @@ from brushwork.colortransfer import (
     ColourTable,
     _pixels,
     _sample_count,
+    fit_feature_transfer,
     fit_idt,
     fit_mkl,
-    fit_transfer,
-    local_features,
     tabulate,
 )
 from looks import parse_seeds, random_look
@@ -49,26 +48,9 @@ def mkl_pixels(content: list[torch.Tensor], style: list[torch.Tensor]) -> Callab
 def feature_teacher(
     content: list[torch.Tensor], style: list[torch.Tensor], iterations: int, linear_first: bool
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The pseudo-pair teacher (IDT of colour + local structure, ``fit_feature_transfer``'s
-    recipe), optionally after an MKL map in the same 7-D feature space."""
-    gen = torch.Generator().manual_seed(0)
-    fc = [local_features(t[None].float())[0] for t in content]
-    fs = [local_features(t[None].float())[0] for t in style]
-    n = _sample_count(content, style, limit=200_000)
-    src, dst = _pixels(fc, n, gen), _pixels(fs, n, gen)
-    sd = torch.cat([src, dst]).std(0)
-    scale = torch.cat([sd[:3].mean().expand(3), sd[3:]]).clamp_min(1e-6)
-    src, dst = src / scale, dst / scale
-    lin = fit_mkl(src, dst) if linear_first else (lambda q: q)
-    tr = fit_transfer(lin(src), dst, iterations, gen, axes_first=False)
-
-    def apply(x: torch.Tensor) -> torch.Tensor:
-        f = local_features(x[None].float())[0]
-        q = f.reshape(f.shape[0], -1).T.double() / scale
-        y = (tr.map_pixels(lin(q)) * scale)[:, :3]
-        return y.T.reshape(x.shape).float().clamp(-1, 1)
-
-    return apply
+    """The pseudo-pair teacher (``fit_feature_transfer``), with or without the MKL map first."""
+    teacher = fit_feature_transfer(content, style, iterations=iterations, linear_first=linear_first)
+    return lambda x: teacher(x[None])[0]
 
 
 def per_pixel(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -77,11 +59,8 @@ def per_pixel(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Ten
 
 
 def mkl_then_idt(content: list[torch.Tensor], style: list[torch.Tensor], iterations: int):  # type: ignore[no-untyped-def]
-    """MKL's linear map first, then IDT from the moved content to the style set."""
-    lin = mkl_pixels(content, style)
-    moved = [per_pixel(lin)(t) for t in content]
-    idt = fit_idt(moved, style, iterations=iterations)
-    return lambda p: idt.map_pixels(lin(p))
+    """MKL's linear map first, then IDT (``fit_idt(..., linear_first=True)``, as shipped)."""
+    return fit_idt(content, style, iterations=iterations, linear_first=True).map_pixels
 
 
 def tabulated(fn: Callable[[torch.Tensor], torch.Tensor], sigma: float) -> Callable[[torch.Tensor], torch.Tensor]:

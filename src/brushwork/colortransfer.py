@@ -141,17 +141,17 @@ def fit_transfer(
 
 def fit_idt(
     content: list[torch.Tensor], style: list[torch.Tensor], iterations: int = 30,
-    samples: int = 200_000, seed: int = 0,
+    samples: int = 200_000, seed: int = 0, linear_first: bool = False,
 ) -> DistributionTransfer:  # fmt: skip
     """Fit IDT from the content images' colours to the style images' ([3, H, W] or
     [B, 3, H, W] tensors in [-1, 1]). The first iteration uses the RGB axes, the others
-    random rotations drawn from ``seed``."""
+    random rotations drawn from ``seed``; ``linear_first``: the MKL map before them."""
     if not content or not style:
         raise ValueError("colour transfer needs at least one content and one style image")
     gen = torch.Generator().manual_seed(seed)
     n = _sample_count(content, style, limit=samples)
     src, dst = _pixels(content, n, gen), _pixels(style, n, gen)
-    return fit_transfer(src, dst, iterations, gen)
+    return fit_transfer(src, dst, iterations, gen, linear_first=linear_first)
 
 
 def fit_colour_transport(
@@ -161,14 +161,10 @@ def fit_colour_transport(
     pooled colours. Tabulate it with ``idt_table(..., smooth=COLOUR_SMOOTH)``.
 
     Against IDT alone (30 rotations) on random looks with fresh seeds, scored on held-out
-    photos: +0.70 dB mean blurred PSNR, above on 13 of 13 (docs/benchmarks.md, "A better
-    colour start"); IDT alone bends its map to differences between the two sets' subjects."""
-    if not content or not style:
-        raise ValueError("colour transfer needs at least one content and one style image")
-    gen = torch.Generator().manual_seed(seed)
-    n = _sample_count(content, style, limit=samples)
-    src, dst = _pixels(content, n, gen), _pixels(style, n, gen)
-    return fit_transfer(src, dst, 10, gen, linear_first=True)
+    photos: +0.70 dB mean blurred PSNR, above on 13 of 13 (docs/benchmarks.md, "A stronger
+    set-level colour transport"); IDT alone bends its map to differences between the two
+    sets' subjects."""
+    return fit_idt(content, style, iterations=10, samples=samples, seed=seed, linear_first=True)
 
 
 COLOUR_SMOOTH = 0.125  # the colour start's table is blurred by this sigma (colour units, [-1, 1])
@@ -282,10 +278,12 @@ class FeatureTransfer:
 
 def fit_feature_transfer(
     content: list[torch.Tensor], style: list[torch.Tensor], iterations: int = 40,
-    samples: int = 200_000, seed: int = 0,
+    samples: int = 200_000, seed: int = 0, linear_first: bool = True,
 ) -> FeatureTransfer:  # fmt: skip
     """Fit a ``FeatureTransfer`` from the content images to the style images ([3, H, W]
-    tensors in [-1, 1]); random rotations from ``seed``."""
+    tensors in [-1, 1]); random rotations from ``seed``. ``linear_first``: the MKL map in the
+    feature space before them (the default: on 10 random looks with fresh seeds the
+    teacher's held-out blurred PSNR rose 0.75 dB on average, on 8; docs/benchmarks.md)."""
     if not content or not style:
         raise ValueError("feature transfer needs at least one content and one style image")
     gen = torch.Generator().manual_seed(seed)
@@ -295,8 +293,5 @@ def fit_feature_transfer(
     src, dst = _pixels(fc, n, gen), _pixels(fs, n, gen)
     sd = torch.cat([src, dst]).std(0)
     scale = torch.cat([sd[:3].mean().expand(3), sd[3:]]).clamp_min(1e-6)  # one scale for the colour axes
-    # the MKL map first (as in the colour start): on 10 random looks with fresh seeds the
-    # teacher's held-out blurred PSNR rose 0.75 dB on average, on 8 (docs/benchmarks.md)
-    return FeatureTransfer(
-        fit_transfer(src / scale, dst / scale, iterations, gen, axes_first=False, linear_first=True), scale
-    )
+    transfer = fit_transfer(src / scale, dst / scale, iterations, gen, axes_first=False, linear_first=linear_first)
+    return FeatureTransfer(transfer, scale)
