@@ -148,6 +148,11 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     )
 
 
+def to_uint8(y: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> 0..255 uint8, rounded (the one quantisation every output goes through)."""
+    return y.float().clamp(-1, 1).add_(1.0).mul_(127.5).round_().to(torch.uint8)
+
+
 def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     """Tensor [3, H, W] (or [1, 3, H, W]) in [-1, 1] -> 8-bit RGB PIL image."""
     if t.dim() == 4:
@@ -156,8 +161,7 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     h, w = t.shape[-2:]
     out = np.empty((h, w, 3), np.uint8)
     for y in range(0, h, 256):  # in bands: a 24 MP image never holds a second float copy
-        band = t[:, y : y + 256].float().clamp(-1, 1).add_(1.0).mul_(127.5).round_()
-        out[y : y + 256] = band.to(torch.uint8).permute(1, 2, 0).numpy()
+        out[y : y + 256] = to_uint8(t[:, y : y + 256]).permute(1, 2, 0).numpy()
     return Image.fromarray(out, "RGB")
 
 

@@ -197,7 +197,6 @@ class Stylizer:
             x = x.to(self.device).contiguous(memory_format=torch.channels_last)
             return self.generator(x).float().cpu().contiguous()
 
-    @torch.no_grad()
     def stylize_tensor(
         self,
         x: torch.Tensor,
@@ -236,11 +235,10 @@ class Stylizer:
                 return y.clamp_(-1, 1)
             return blend_controls(photo.cpu(), y, strength, preserve_color)
 
-        align = int(getattr(self.generator, "align", 4))
-        context = self.context(scale)
-        tiled = dict(blend=min(32, t // 4), context=context, align=align, out_dtype=out_dtype) if t else {}
         if t is None:
             return run_tiled(run, x, tile=max(h, w), out_dtype=out_dtype)
+        align = int(getattr(self.generator, "align", 4))
+        tiled = dict(blend=min(32, t // 4), context=self.context(scale), align=align, out_dtype=out_dtype)
         if self.backend == "onnxruntime" or not getattr(self.generator, "shared_norm", False):
             return run_tiled(run, x, tile=t, **tiled)
         # networks with instance norm (resnet, painter) share one set of statistics, taken

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
+from .io import to_uint8
+
 
 def tile_starts(length: int, tile: int, blend: int) -> list[int]:
     """Start offsets of tiles of ``tile`` px that overlap by ``blend`` px and cover ``length``."""
@@ -37,11 +39,6 @@ def ramp_mask(h: int, w: int, top: int, left: int) -> torch.Tensor:
     if left:
         wx[:left] = (torch.arange(left) + 1) / (left + 1)
     return (wy[:, None] * wx[None, :])[None, None]
-
-
-def to_uint8(y: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float -> 0..255 uint8, rounded (the one quantisation every output goes through)."""
-    return y.float().clamp(-1, 1).add(1.0).mul_(127.5).round_().to(torch.uint8)
 
 
 def run_tiled(
