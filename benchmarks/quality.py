@@ -273,7 +273,7 @@ def main() -> None:
         # after every look, so a run that stops part-way keeps what it measured
         (args.out / f"results{args.tag}.json").write_text(json.dumps({"seeds": seeds, "rows": rows}, indent=2))
         if not args.no_images:
-            sheet([c, truth, outs["idt"], *([outs["magenta"]] if mag else []), outs["learned"]],
+            sheet([c, truth, outs["idt"], outs["transport"], *([outs["magenta"]] if mag else []), outs["learned"]],
                   args.out / f"{name}{args.tag}.jpg")  # fmt: skip
     gains = [r["gain_bpsnr"] for r in rows]
     summary: dict[str, Any] = {
