@@ -15,7 +15,9 @@ same C: the photo itself, per-channel histogram matching to the style set, Reinh
 (Lab mean and spread of the set), set-level iterative distribution transfer (IDT, 30
 rotations, fitted from A's pixels to the style set's) and ``transport`` (the linear
 Monge-Kantorovich map, then 10 IDT rotations, tabulated and smoothed: stronger than IDT on
-random looks, and the lite colour stage's start since session 12). Peer: Magenta arbitrary
+random looks). Not a baseline but shown beside them: ``balanced``, that transport with the
+content pixels weighted to the style set's mix of image regions (``colortransfer.
+balance_weights``), the lite colour stage's start since session 13. Peer: Magenta arbitrary
 stylization with the style set's mean style vector. The gain is the learned style's
 bPSNR minus the best baseline's.
 
@@ -180,7 +182,13 @@ def main() -> None:
         f"budget: {args.minutes or args.steps} {'min' if args.minutes else 'steps'} per look; method {args.method}, "
         f"generator {args.generator}, pairs {args.pairs}, overrides {overrides}"
     )
-    cols = [*BASELINES, *(["magenta"] if mag else []), *(["teacher"] if args.show_teacher else []), "learned"]
+    cols = [
+        *BASELINES,
+        "balanced",
+        *(["magenta"] if mag else []),
+        *(["teacher"] if args.show_teacher else []),
+        "learned",
+    ]
     print(f"{'look':8s} " + " ".join(f"{k:>18s}" for k in cols) + "  gain(b)  steps   min  decisions")
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -194,7 +202,8 @@ def main() -> None:
             skipped.append(name)
             continue
         idt = fit_idt(a, style)
-        transport = ColourTable.of_transport(a, style)
+        transport = ColourTable.of_transport(a, style, balance=False)
+        balanced = ColourTable.of_transport(a, style)  # the lite colour stage's start (not a baseline)
         outs: dict[str, list[torch.Tensor]] = {
             "photo": c,
             "histmatch": [hist_match(t, style) for t in c],
@@ -202,6 +211,7 @@ def main() -> None:
             "idt": [idt(t) for t in c],
             # MKL + 10 IDT rotations, smoothed: stronger than IDT alone (docs/benchmarks.md)
             "transport": [transport(t) for t in c],
+            "balanced": [balanced(t) for t in c],
         }
         if mag is not None:
             set_vec = mag.set_vector(style)
@@ -273,7 +283,7 @@ def main() -> None:
         # after every look, so a run that stops part-way keeps what it measured
         (args.out / f"results{args.tag}.json").write_text(json.dumps({"seeds": seeds, "rows": rows}, indent=2))
         if not args.no_images:
-            sheet([c, truth, outs["idt"], outs["transport"], *([outs["magenta"]] if mag else []), outs["learned"]],
+            sheet([c, truth, outs["idt"], outs["balanced"], *([outs["magenta"]] if mag else []), outs["learned"]],
                   args.out / f"{name}{args.tag}.jpg")  # fmt: skip
     gains = [r["gain_bpsnr"] for r in rows]
     summary: dict[str, Any] = {

@@ -12,6 +12,8 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
 
     python benchmarks/transport_probe.py --random 24
     python benchmarks/transport_probe.py --seeds 12,40-43
+    python benchmarks/transport_probe.py --balance --random 12            # subject balancing (session 13)
+    python benchmarks/transport_probe.py --balance --teacher --random 8   # ... and the teachers with it
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ def mkl_pixels(content: list[torch.Tensor], style: list[torch.Tensor]) -> Callab
 
 
 def feature_teacher(
-    content: list[torch.Tensor], style: list[torch.Tensor], iterations: int, linear_first: bool
+    content: list[torch.Tensor], style: list[torch.Tensor], iterations: int, linear_first: bool, balance: bool = False
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The pseudo-pair teacher (``fit_feature_transfer``), with or without the MKL map first."""
-    teacher = fit_feature_transfer(content, style, iterations=iterations, linear_first=linear_first)
+    """The pseudo-pair teacher (``fit_feature_transfer``), with or without the MKL map first
+    and the subject balancing."""
+    teacher = fit_feature_transfer(content, style, iterations=iterations, linear_first=linear_first, balance=balance)
     return lambda x: teacher(x[None])[0]
 
 
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--random", type=int, default=0)
     ap.add_argument("--seeds", default="")
     ap.add_argument("--teacher", action="store_true", help="compare variants of the pseudo-pair teacher instead")
+    ap.add_argument("--balance", action="store_true", help="compare the transports and teachers with subject balancing")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
@@ -83,6 +87,9 @@ def main() -> None:
              "mkl_idt30_s2"]  # fmt: skip
     if args.teacher:
         names = ["idt30", "mkl_idt10_s2", "teacher40", "mkl_teacher40"]
+    if args.balance:  # with --teacher also the teachers (slow: minutes a look)
+        names = ["idt30", "transport", "balanced"]
+        names += ["teacher", "teacher_bal", "teacher_ct"] if args.teacher else []
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
     gains: dict[str, list[float]] = {n: [] for n in names}
     for s in seeds:
@@ -93,6 +100,23 @@ def main() -> None:
             print(f"r{s}: the look cannot be applied ({type(exc).__name__}); skipped")
             continue
         idt = fit_idt(a, style)
+        if args.balance:  # as shipped: the colour start and the teacher, without and with balancing
+            maps = {
+                "idt30": idt, "transport": ColourTable.of_transport(a, style, balance=False),
+                "balanced": ColourTable.of_transport(a, style),
+            }  # fmt: skip
+            if args.teacher:
+                maps["teacher"] = feature_teacher(a, style, 40, True, False)
+                maps["teacher_bal"] = feature_teacher(a, style, 40, True, True)
+                # the teacher fitted after the balanced colour transport (from the transport's output)
+                ct = maps["balanced"]
+                moved = feature_teacher([ct(t) for t in a], style, 40, True, True)
+                maps["teacher_ct"] = lambda t, ct=ct, moved=moved: moved(ct(t))
+            bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
+            for n in names:
+                gains[n].append(bp[n] - bp["idt30"])
+            print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
+            continue
         m10 = mkl_then_idt(a, style, 10)
         if args.teacher:
             maps = {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 
 from brushwork import nets
@@ -74,3 +77,35 @@ def test_colour_transport_recovers_a_grade_and_fills_the_lut() -> None:
     with torch.no_grad():
         lut_out = g.lut(held[0][None])[0]
     assert (lut_out - table(held[0])).abs().mean() < 0.02
+
+
+SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/data/photos (the project's data; CI has it)")
+def test_balancing_removes_the_subject_mix_from_the_transport() -> None:
+    """Two sets of *different* real photos and no look at all: the pooled transport from one
+    to the other still changes the held-out photos (it maps one set's subjects onto the
+    other's); weighting the content pixels by the style set's density of their covariates
+    (row, brightness rank, texture, region brightness) brings the map much closer to doing
+    nothing. The quality benchmark's split: every 4th photo held out, the rest alternating."""
+    from brushwork.colortransfer import ColourTable, balance_weights
+    from brushwork.io import list_images, load_image, pil_to_tensor
+
+    photos = [pil_to_tensor(load_image(p)) for p in list_images(SHARED_PHOTOS)]
+    held = [t for i, t in enumerate(photos) if i % 4 == 3]
+    rest = [t for i, t in enumerate(photos) if i % 4 != 3]
+    content, style = rest[0::2], rest[1::2]
+
+    def error(table: ColourTable) -> float:  # mean squared change of the held-out photos
+        return sum(float((table(t) - t).square().mean()) for t in held) / len(held)
+
+    pooled, balanced = (
+        error(ColourTable.of_transport(content, style, balance=False)),
+        error(ColourTable.of_transport(content, style)),
+    )
+    assert balanced < 0.75 * pooled, (balanced, pooled)  # measured: 0.61x
+    # a set against itself: every weight is its image's uniform share (density ratio 1)
+    same = balance_weights(content[:3], content[:3])[0]
+    assert torch.allclose(same, torch.full_like(same, 1 / same.numel()), rtol=0.01)
+    assert same.shape == (128, 192)  # a 512x768 photo at the covariates' 192-px long side
