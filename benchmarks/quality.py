@@ -119,17 +119,18 @@ def score(preds: list[torch.Tensor], truths: list[torch.Tensor]) -> dict[str, fl
     return {"psnr": sum(ps) / n, "bpsnr": sum(bs) / n, "ssim": sum(ss) / n}
 
 
-def sheet(columns: list[list[torch.Tensor]], path: Path, rows: int = 2) -> None:
-    """Side by side for ``rows`` held-out photos (one column per method), half size."""
+def sheet(columns: list[list[torch.Tensor]], path: Path, rows: int = 2, height: int = 256) -> None:
+    """Side by side for ``rows`` held-out photos (one column per method), each row scaled to
+    ``height`` pixels (portrait and landscape photos alike show every column)."""
     strips = []
     for i in range(rows):
-        ims = [col[i] for col in columns]
-        h = min(x.shape[1] for x in ims)
-        strips.append(torch.cat([x[:, :h].clamp(-1, 1) for x in ims], 2))
-    w = min(s.shape[2] for s in strips)
-    grid = torch.cat([s[:, :, :w] for s in strips], 1)
-    half = F.interpolate(grid[None], scale_factor=0.5, mode="bilinear", antialias=True)[0]
-    save_image_atomic(tensor_to_pil(half), path, quality=85)
+        ims = [col[i].clamp(-1, 1)[None] for col in columns]
+        ims = [F.interpolate(x, size=(height, round(x.shape[3] * height / x.shape[2])), mode="bilinear",
+                             antialias=True)[0] for x in ims]  # fmt: skip
+        strips.append(torch.cat(ims, 2))
+    w = max(s.shape[2] for s in strips)
+    grid = torch.cat([F.pad(s, (0, w - s.shape[2]), value=1.0) for s in strips], 1)
+    save_image_atomic(tensor_to_pil(grid), path, quality=85)
 
 
 def main() -> None:

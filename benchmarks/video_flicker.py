@@ -26,7 +26,7 @@ from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
 from brushwork.video import stylize_video
-from quality import SHARED, apply_look, split_photos
+from quality import SHARED, named_look, split_photos
 
 
 def make_clip(photo: torch.Tensor, path: Path, frames: int = 48, fps: int = 24) -> None:
@@ -67,7 +67,8 @@ def main() -> None:
     a, b, c, _ = split_photos(SHARED)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        style = [tensor_to_pil(apply_look(args.look, t)) for t in b]
+        look = named_look(args.look)
+        style = [tensor_to_pil(look(t)) for t in b]
         r = default_recipe(len(style))
         path = train_style_run(content=ImageBank([tensor_to_pil(t) for t in a], 64), style=ImageBank(style, 64), pairs=None,
                                recipe=r, run_dir=root / "run", style_dir=root / "style", budget=Budget(minutes=args.minutes),
