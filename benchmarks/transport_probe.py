@@ -112,30 +112,20 @@ def main() -> None:
                 ct = maps["balanced"]
                 moved = feature_teacher([ct(t) for t in a], style, 40, True, True)
                 maps["teacher_ct"] = lambda t, ct=ct, moved=moved: moved(ct(t))
-            bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
-            for n in names:
-                gains[n].append(bp[n] - bp["idt30"])
-            print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
-            continue
-        m10 = mkl_then_idt(a, style, 10)
-        if args.teacher:
+        elif args.teacher:
             maps = {
-                "idt30": idt, "mkl_idt10_s2": tabulated(m10, 2.0),
+                "idt30": idt, "mkl_idt10_s2": tabulated(mkl_then_idt(a, style, 10), 2.0),
                 "teacher40": feature_teacher(a, style, 40, False), "mkl_teacher40": feature_teacher(a, style, 40, True),
             }  # fmt: skip
-            bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
-            for n in names:
-                gains[n].append(bp[n] - bp["idt30"])
-            print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
-            continue
-        m30 = mkl_then_idt(a, style, 30)
-        maps = {
-            "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
-            "reinhard": lambda t, st=style: reinhard(t, st),
-            "idt30": idt, "mkl": per_pixel(mkl_pixels(a, style)), "idt30_s2": tabulated(idt.map_pixels, 2.0),
-            "mkl_idt3": per_pixel(mkl_then_idt(a, style, 3)), "mkl_idt10": per_pixel(m10),
-            "mkl_idt10_s2": tabulated(m10, 2.0), "mkl_idt30_s2": tabulated(m30, 2.0),
-        }  # fmt: skip
+        else:
+            m10 = mkl_then_idt(a, style, 10)
+            maps = {
+                "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
+                "reinhard": lambda t, st=style: reinhard(t, st),
+                "idt30": idt, "mkl": per_pixel(mkl_pixels(a, style)), "idt30_s2": tabulated(idt.map_pixels, 2.0),
+                "mkl_idt3": per_pixel(mkl_then_idt(a, style, 3)), "mkl_idt10": per_pixel(m10),
+                "mkl_idt10_s2": tabulated(m10, 2.0), "mkl_idt30_s2": tabulated(mkl_then_idt(a, style, 30), 2.0),
+            }  # fmt: skip
         bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
         for n in names:
             gains[n].append(bp[n] - bp["idt30"])

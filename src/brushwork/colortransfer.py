@@ -214,15 +214,15 @@ def _small(x: torch.Tensor) -> torch.Tensor:
 
 
 def balance_covariates(x: torch.Tensor) -> torch.Tensor:
-    """One [3, H, W] image in [-1, 1] -> its pixels' covariates [N, 4] (row, brightness rank,
-    local texture, region brightness) at ``BALANCE_SIDE`` (never enlarged), row-major."""
+    """One [3, H, W] image in [-1, 1] -> its pixels' covariates [h, w, 4] (row, brightness
+    rank, local texture, region brightness) at ``BALANCE_SIDE`` (never enlarged)."""
     x = _small(x)
     h, w = x.shape[-2:]
     rank = _rank(luminance(x[None])[0, 0].flatten()).view(1, 1, h, w)
     texture = (_local_mean(rank.square(), 7) - _local_mean(rank, 7).square()).clamp_min(0).sqrt()
     region = _local_mean(rank, 31)
     row = (torch.arange(h, dtype=torch.float32) / h).view(h, 1).expand(h, w)
-    return torch.stack([row.flatten(), rank.flatten(), texture.flatten(), region.flatten()], 1)
+    return torch.stack([row, rank[0, 0], texture[0, 0], region[0, 0]], -1)
 
 
 def balance_weights(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -230,8 +230,9 @@ def balance_weights(content: list[torch.Tensor], style: list[torch.Tensor]) -> l
     pixels' importance weights: the style set's density of their covariates over the content
     set's (``balance_covariates``), each image counting alike within its set."""
     views = [[balance_covariates(t) for t in ts] for ts in (content, style)]
-    covs = [torch.cat(v) for v in views]
-    per_image = [torch.cat([torch.full((len(k),), 1 / len(k)) for k in v]) for v in views]
+    covs = [torch.cat([k.reshape(-1, 4) for k in v]) for v in views]
+    sizes = [[k.shape[0] * k.shape[1] for k in v] for v in views]  # pixels per image
+    per_image = [torch.cat([torch.full((n,), 1 / n) for n in ns]) for ns in sizes]
     # bins: row and rank are uniform by construction; texture and region by pooled quantiles
     pool = torch.cat(covs)[:: max(1, sum(map(len, covs)) // 100_000)]
     bins = [torch.zeros(len(c), dtype=torch.long) for c in covs]
@@ -244,15 +245,8 @@ def balance_weights(content: list[torch.Tensor], style: list[torch.Tensor]) -> l
     total = math.prod(BALANCE_BINS)
     dens = [torch.zeros(total).index_add_(0, b, w) for b, w in zip(bins, per_image, strict=True)]
     ratio = ((dens[1] + 1e-3) / (dens[0] + 1e-3)).clamp(*BALANCE_CLAMP)
-    weights = (per_image[0] * ratio[bins[0]]).split([len(k) for k in views[0]])
-    shapes = [_view_size(t) for t in content]
-    return [w.view(h, wd) for w, (h, wd) in zip(weights, shapes, strict=True)]
-
-
-def _view_size(x: torch.Tensor) -> tuple[int, int]:
-    h, w = x.shape[-2:]
-    scale = BALANCE_SIDE / max(h, w)
-    return (h, w) if scale >= 1 else (math.floor(h * scale), math.floor(w * scale))
+    weights = (per_image[0] * ratio[bins[0]]).split(sizes[0])
+    return [w.view(k.shape[:2]) for w, k in zip(weights, views[0], strict=True)]
 
 
 def balanced_pixels(
@@ -272,7 +266,7 @@ def balanced_pixels(
         full = w if w.shape == t.shape[-2:] else F.interpolate(w[None, None], size=t.shape[-2:], mode="nearest")[0, 0]
         flat_w.append(full.flatten() * (w.numel() / full.numel()))
     src_all, w_all = torch.cat(flat_c), torch.cat(flat_w)
-    n = max(1024, min(samples, len(src_all), sum(t.shape[-2] * t.shape[-1] for t in style)))
+    n = _sample_count(content, style, limit=samples)
     src = src_all[torch.multinomial(w_all, n, replacement=True, generator=gen)]
     return src.double(), _pixels(style, n, gen)
 
