@@ -46,7 +46,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork.color import lab_to_rgb, rgb_to_lab
-from brushwork.colortransfer import ColourTable, fit_feature_transfer, fit_idt
+from brushwork.colortransfer import ColourTable, fit_feature_transfer, fit_idt, fit_structure_teacher
 from brushwork.data import ImageBank, PairedBank
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.metrics import psnr, ssim
@@ -217,8 +217,10 @@ def main() -> None:
         if mag is not None:
             set_vec = mag.set_vector(style)
             outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
-        if args.show_teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
-            teacher = fit_feature_transfer(a, style, seed=args.seed)
+        r = default_recipe(len(style), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides)
+        if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
+            fit_teacher = fit_structure_teacher if r.teacher == "structure" else fit_feature_transfer
+            teacher = fit_teacher(a, style, seed=args.seed)
             outs["teacher"] = [teacher(t[None])[0] for t in c]
         pairs = None
         if args.pairs:
@@ -231,9 +233,6 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             content = ImageBank([tensor_to_pil(t) for t in a], 64)
             style_bank = ImageBank([tensor_to_pil(t) for t in style], 64)
-            r = default_recipe(
-                len(style_bank), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides
-            )
             trace: list[dict[str, float]] = []
 
             @torch.no_grad()
@@ -257,9 +256,13 @@ def main() -> None:
             if args.keep_styles:
                 shutil.copytree(path, args.out / f"style_{name}{args.tag}", dirs_exist_ok=True)
         scores = {k: score(v, truth) for k, v in outs.items()}
+        truth_style = float("nan")
         if mag is not None:
             for k, v in outs.items():
                 scores[k]["style"] = mag.distance(v, set_vec)
+            # the true outputs' own distance: what a learner that made no error would score (the
+            # held-out photos' subjects differ from the style set's, so it is not 0)
+            truth_style = mag.distance(truth, set_vec)
         best = max(scores[k]["bpsnr"] for k in BASELINES)
         gain = scores["learned"]["bpsnr"] - best
         lines = meta.get("lines") or {}
@@ -271,6 +274,7 @@ def main() -> None:
             "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"],
             "train_seconds": train_s, "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
             "decisions": decisions, "lines": meta.get("lines"), "generator": args.generator,
+            "truth_style": truth_style,
         }  # fmt: skip
         rows.append(row)
         cells = " ".join(
@@ -295,6 +299,7 @@ def main() -> None:
         mean_style = {k: sum(r["scores"][k]["style"] for r in rows) / len(rows) for k in cols}
         summary["mean_style"] = mean_style
         summary["style_ratio_to_idt"] = mean_style["learned"] / mean_style["idt"]
+        summary["truth_style"] = sum(r["truth_style"] for r in rows) / len(rows)
         means = {k: sum(r["scores"][k]["bpsnr"] for r in rows) / len(rows) for k in cols}
         summary["mean_bpsnr"] = means
     print(
@@ -303,7 +308,8 @@ def main() -> None:
     )
     if "mean_style" in summary:
         print("mean style distance: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["mean_style"].items()) +
-              f"; learned / IDT {summary['style_ratio_to_idt']:.2f}")  # fmt: skip
+              f"; learned / IDT {summary['style_ratio_to_idt']:.2f}; the true outputs {summary['truth_style']:.3f} "
+              f"({summary['truth_style'] / summary['mean_style']['idt']:.2f}x IDT's)")  # fmt: skip
         print("mean bPSNR: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["mean_bpsnr"].items()))
     (args.out / f"results{args.tag}.json").write_text(
         json.dumps(

@@ -14,6 +14,7 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
     python benchmarks/transport_probe.py --seeds 12,40-43
     python benchmarks/transport_probe.py --balance --random 12            # subject balancing (session 13)
     python benchmarks/transport_probe.py --balance --teacher --random 8   # ... and the teachers with it
+    python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (session 14)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from brushwork.colortransfer import (
     fit_feature_transfer,
     fit_idt,
     fit_mkl,
+    fit_structure_teacher,
     tabulate,
 )
 from looks import parse_seeds, random_look
@@ -78,6 +80,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="")
     ap.add_argument("--teacher", action="store_true", help="compare variants of the pseudo-pair teacher instead")
     ap.add_argument("--balance", action="store_true", help="compare the transports and teachers with subject balancing")
+    ap.add_argument("--structure", action="store_true", help="the structure teacher against the feature teacher")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
@@ -90,6 +93,8 @@ def main() -> None:
     if args.balance:  # with --teacher also the teachers (slow: minutes a look)
         names = ["idt30", "transport", "balanced"]
         names += ["teacher", "teacher_bal", "teacher_ct"] if args.teacher else []
+    if args.structure:  # the best classical baseline of the quality benchmark beside the two teachers
+        names = ["photo", "histmatch", "reinhard", "idt30", "transport", "balanced", "teacher_bal", "structure"]
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
     gains: dict[str, list[float]] = {n: [] for n in names}
     for s in seeds:
@@ -100,7 +105,18 @@ def main() -> None:
             print(f"r{s}: the look cannot be applied ({type(exc).__name__}); skipped")
             continue
         idt = fit_idt(a, style)
-        if args.balance:  # as shipped: the colour start and the teacher, without and with balancing
+        alpha = ""
+        if args.structure:
+            st = fit_structure_teacher(a, style)
+            alpha = f"alpha {st.alpha:.2f}"
+            maps = {
+                "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
+                "reinhard": lambda t, st=style: reinhard(t, st), "idt30": idt,
+                "transport": ColourTable.of_transport(a, style, balance=False),
+                "balanced": ColourTable.of_transport(a, style), "teacher_bal": feature_teacher(a, style, 40, True, True),
+                "structure": lambda t, st=st: st(t[None])[0],
+            }  # fmt: skip
+        elif args.balance:  # as shipped: the colour start and the teacher, without and with balancing
             maps = {
                 "idt30": idt, "transport": ColourTable.of_transport(a, style, balance=False),
                 "balanced": ColourTable.of_transport(a, style),
@@ -129,7 +145,9 @@ def main() -> None:
         bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
         for n in names:
             gains[n].append(bp[n] - bp["idt30"])
-        print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"   {desc[:150]}", flush=True)
+        best = max(bp[n] for n in ("photo", "histmatch", "reinhard", "idt30", "transport") if n in bp)
+        print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"  best {best:.2f} {alpha}  {desc[:110]}",
+              flush=True)  # fmt: skip
     print("mean gain over idt30: " + ", ".join(f"{n} {statistics.mean(g):+.2f}" for n, g in gains.items()))
     print("above idt30:          " + ", ".join(f"{n} {sum(x > 0 for x in g)}/{len(g)}" for n, g in gains.items()))
 

@@ -110,6 +110,13 @@ def test_paired_training_with_before_after(tmp_path: Path, photo_dir: Path) -> N
         brushwork.train_style(None, photo_dir, name="x", steps=1, before_dir=before)
 
 
+def test_structure_teacher_makes_the_pseudo_pairs_when_asked(photo_dir: Path, style_dir: Path) -> None:
+    s = brushwork.train_style(
+        style_dir, photo_dir, name="drawn", steps=2, size=32, recipe={**TINY, "teacher": "structure"}, quiet=True
+    )
+    assert brushwork.Stylizer.load(s).meta["training"]["pseudo_pairs"] == "structure"
+
+
 def test_existing_style_is_never_overwritten(photo_dir: Path, style_dir: Path) -> None:
     brushwork.train_style(
         style_dir, photo_dir, name="mine", steps=1, size=32, recipe=TINY, quiet=True, generator="lite"

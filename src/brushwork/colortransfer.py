@@ -408,3 +408,100 @@ def fit_feature_transfer(
     scale = torch.cat([sd[:3].mean().expand(3), sd[3:]]).clamp_min(1e-6)  # one scale for the colour axes
     transfer = fit_transfer(src / scale, dst / scale, iterations, gen, axes_first=False, linear_first=linear_first)
     return FeatureTransfer(transfer, scale)
+
+
+# ---- colour where the style draws it: the structure teacher ------------------------------
+STRUCTURE_BINS = 6  # quantile bins per structure feature of the conditional colour table
+STRUCTURE_PRIOR = 5.0  # pseudo-pixels pulling a sparse bin's colour towards the set's mean
+STRUCTURE_ROTATIONS = 20  # IDT rotations of the structure features' transport
+
+
+def _structure(x: torch.Tensor) -> torch.Tensor:
+    """[B, 3, H, W] -> [B, 4, H, W]: ``local_features`` without the colour (local contrast
+    at two scales, edge strength at two)."""
+    return local_features(x.float())[:, 3:]
+
+
+def _bin_index(f: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """[N, D] features, [D, BINS - 1] edges -> each row's bin in a BINS^D table."""
+    idx = torch.zeros(f.shape[0], dtype=torch.long)
+    for k in range(f.shape[1]):
+        idx = idx * STRUCTURE_BINS + torch.bucketize(f[:, k].contiguous(), edges[k].contiguous())
+    return idx
+
+
+def conditional_colour(feat: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Binned E[colour | structure] of pixels ``feat`` [N, D] with ``colour`` [N, 3] (float64):
+    (bin edges [D, BINS - 1] at the features' quantiles, the table [BINS^D, 3] of bin means
+    shrunk towards the mean colour by ``STRUCTURE_PRIOR`` pseudo-pixels, and R^2, the share
+    of the colours' variance that the bins explain)."""
+    qs = torch.linspace(0, 1, STRUCTURE_BINS + 1, dtype=feat.dtype)[1:-1]
+    edges = torch.stack([torch.quantile(feat[:, k].contiguous(), qs) for k in range(feat.shape[1])])
+    idx = _bin_index(feat, edges)
+    n_bins = STRUCTURE_BINS ** feat.shape[1]
+    count = torch.zeros(n_bins, dtype=colour.dtype).index_add_(0, idx, torch.ones(len(idx), dtype=colour.dtype))
+    total = torch.zeros(n_bins, 3, dtype=colour.dtype).index_add_(0, idx, colour)
+    mean = colour.mean(0)
+    table = (total + STRUCTURE_PRIOR * mean) / (count[:, None] + STRUCTURE_PRIOR)
+    spread = float((colour - mean).square().sum())
+    r2 = 0.0 if spread < 1e-12 else 1.0 - float((colour - table[idx]).square().sum()) / spread
+    return edges, table, r2
+
+
+@dataclass
+class StructureTeacher:
+    """Pseudo-pair targets that put colour where the style draws it.
+
+    Two predictions of a pixel's styled colour: the balanced colour transport of its colour
+    (``colour``: right for a grade, where colour follows colour), and the style set's mean
+    colour among pixels of the same local structure (``table``, looked up at the pixel's
+    structure features after their own set-level transport onto the style's, ``transfer``):
+    right for a drawing, where paper is wherever the picture is flat and ink wherever it has
+    an edge, whatever the photo's colour there. They are mixed by ``alpha``: how much more
+    of the colours' variance structure explains in the style set than in the content set
+    (R^2 of the binned means in each), 0 when the style's colours depend on structure no
+    more than the photos' do. Nothing is chosen per look: alpha is measured from the sets."""
+
+    colour: ColourTable
+    transfer: DistributionTransfer
+    scale: torch.Tensor  # [4] the structure features' scale in the transport
+    edges: torch.Tensor  # [4, BINS - 1]
+    table: torch.Tensor  # [BINS^4, 3]
+    alpha: float
+
+    def drawn(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, 3, H, W] -> the structure prediction alone."""
+        f = _structure(x)
+        b, d, h, w = f.shape
+        p = self.transfer.map_pixels(f.permute(0, 2, 3, 1).reshape(-1, d).double() / self.scale) * self.scale
+        y = self.table[_bin_index(p, self.edges)].float()
+        return y.reshape(b, h, w, 3).permute(0, 3, 1, 2).contiguous()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, 3, H, W] in [-1, 1] -> the same shape, clamped to [-1, 1]."""
+        y = self.colour(x)
+        if self.alpha > 0:
+            y = (1 - self.alpha) * y + self.alpha * self.drawn(x)
+        return y.clamp(-1, 1)
+
+
+def fit_structure_teacher(
+    content: list[torch.Tensor], style: list[torch.Tensor], samples: int = 200_000, seed: int = 0
+) -> StructureTeacher:
+    """Fit a ``StructureTeacher`` from the content images to the style images ([3, H, W] in
+    [-1, 1]); the transports balance the sets' subjects (``balance_weights``)."""
+    if not content or not style:
+        raise ValueError("the structure teacher needs at least one content and one style image")
+    gen = torch.Generator().manual_seed(seed)
+    colour = ColourTable.of_transport(content, style, seed=seed)
+    fc = [_structure(t[None])[0] for t in content]
+    fs = [_structure(t[None])[0] for t in style]
+    src, dst = balanced_pixels(fc, fs, samples, gen, balance_weights(content, style))
+    scale = torch.cat([src, dst]).std(0).clamp_min(1e-6)
+    transfer = fit_transfer(src / scale, dst / scale, STRUCTURE_ROTATIONS, gen, axes_first=False, linear_first=True)
+    ps = _pixels([torch.cat([t.float(), f]) for t, f in zip(style, fs, strict=True)], samples, gen)
+    edges, table, r2_style = conditional_colour(ps[:, 3:], ps[:, :3])
+    pc = _pixels([torch.cat([t.float(), f]) for t, f in zip(content, fc, strict=True)], samples, gen)
+    r2_content = conditional_colour(pc[:, 3:], pc[:, :3])[2]
+    alpha = min(1.0, max(0.0, (r2_style - r2_content) / max(1e-6, 1.0 - r2_content)))
+    return StructureTeacher(colour, transfer, scale, edges, table, alpha)

@@ -86,9 +86,11 @@ class StyleRecipe(RecipeBase):
     # distribution transfer from the content photos' colours to the style images'; "transport",
     # the MKL linear map then 10 IDT rotations, smoothed (colortransfer.fit_colour_transport)
     colour_start: str = "identity"
-    # without before/after pairs: "features" makes pseudo-pairs, each content photo with its
-    # set-level transfer of colour and local structure (colortransfer.FeatureTransfer),
-    # learned from with lambda_pair like real pairs; "" trains unpaired losses alone
+    # without before/after pairs, the teacher of pseudo-pairs learned from with lambda_pair
+    # like real pairs: "features" (colortransfer.FeatureTransfer: one transport of colour and
+    # local structure together), "structure" (colortransfer.StructureTeacher: the colour
+    # transport, mixed with the style's colour per local structure; far better on drawings,
+    # far worse on textured looks: docs/benchmarks.md); "" trains unpaired losses alone
     teacher: str = ""
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)
@@ -139,8 +141,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
         if self.prior and self.generator != "painter":
             raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
-        if self.teacher not in ("", "features"):
-            raise BrushworkError(f"teacher must be features or empty, got {self.teacher!r}")
+        if self.teacher not in ("", "features", "structure"):
+            raise BrushworkError(f"teacher must be structure, features or empty, got {self.teacher!r}")
         if self.colour_start not in ("identity", "idt", "transport"):
             raise BrushworkError(f"colour_start must be identity, idt or transport, got {self.colour_start!r}")
         if self.idt_kind not in PIXEL_LOSSES:
@@ -154,9 +156,9 @@ def default_recipe(
     """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs;
     ``overrides`` win (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
-    # without pairs, lite learns from pseudo-pairs made by the feature transfer unless the
-    # caller turns that off (teacher=""), which selects the earlier purely unpaired recipe
-    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "features") == "features"
+    # without pairs, lite learns from pseudo-pairs made by a teacher (the feature transfer
+    # unless the caller picks another); teacher="" selects the earlier purely unpaired recipe
+    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "features") != ""
     unpaired = generator == "lite" and n_pairs == 0 and not taught
     if generator == "lite":
         # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss

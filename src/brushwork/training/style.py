@@ -22,7 +22,13 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import COLOUR_SMOOTH, fit_colour_transport, fit_feature_transfer, fit_idt
+from ..colortransfer import (
+    COLOUR_SMOOTH,
+    fit_colour_transport,
+    fit_feature_transfer,
+    fit_idt,
+    fit_structure_teacher,
+)
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -321,10 +327,11 @@ def train_style_run(
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
     dd.barrier()
 
-    if pairs is None and r.teacher == "features":
+    if pairs is None and r.teacher:
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
         # structure onto the style images (deterministic, so a resumed run rebuilds them)
-        teacher = fit_feature_transfer(content.tensors, style.tensors, seed=seed)
+        fit_teacher = fit_structure_teacher if r.teacher == "structure" else fit_feature_transfer
+        teacher = fit_teacher(content.tensors, style.tensors, seed=seed)
         targets = [teacher(t[None])[0] for t in content.tensors]
         pairs = PairedBank(content, ImageBank.from_tensors(targets), [f"content{i}" for i in range(len(targets))])
         pseudo_pairs = True
@@ -440,7 +447,7 @@ def train_style_run(
         # scaled to it when the style is applied to larger images
         "work_side": int(statistics.median(max(t.shape[-2:]) for t in content.tensors)),
         "pairs": 0 if pairs is None or pseudo_pairs else len(pairs.before),
-        "pseudo_pairs": "features" if pseudo_pairs else "",
+        "pseudo_pairs": r.teacher if pseudo_pairs else "",
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
         "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dd.world,
