@@ -15,11 +15,13 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
     python benchmarks/transport_probe.py --balance --random 12            # subject balancing (session 13)
     python benchmarks/transport_probe.py --balance --teacher --random 8   # ... and the teachers with it
     python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (session 14)
+    python benchmarks/transport_probe.py --structure --alpha --random 12  # ... and other measures of its mix
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import secrets
 import statistics
 from collections.abc import Callable
@@ -34,6 +36,7 @@ from brushwork.colortransfer import (
     fit_idt,
     fit_mkl,
     fit_structure_teacher,
+    structure_alpha,
     tabulate,
 )
 from looks import parse_seeds, random_look
@@ -81,6 +84,7 @@ def main() -> None:
     ap.add_argument("--teacher", action="store_true", help="compare variants of the pseudo-pair teacher instead")
     ap.add_argument("--balance", action="store_true", help="compare the transports and teachers with subject balancing")
     ap.add_argument("--structure", action="store_true", help="the structure teacher against the feature teacher")
+    ap.add_argument("--alpha", action="store_true", help="with --structure: other measures of its mix (alpha)")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
@@ -95,6 +99,8 @@ def main() -> None:
         names += ["teacher", "teacher_bal", "teacher_ct"] if args.teacher else []
     if args.structure:  # the best classical baseline of the quality benchmark beside the two teachers
         names = ["photo", "histmatch", "reinhard", "idt30", "transport", "balanced", "teacher_bal", "structure"]
+        if args.alpha:  # without the (slow) feature teacher
+            names = [n for n in names if n != "teacher_bal"] + ["struct_sq", "struct_b3", "struct_b3sq"]
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
     gains: dict[str, list[float]] = {n: [] for n in names}
     for s in seeds:
@@ -113,9 +119,16 @@ def main() -> None:
                 "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
                 "reinhard": lambda t, st=style: reinhard(t, st), "idt30": idt,
                 "transport": ColourTable.of_transport(a, style, balance=False),
-                "balanced": ColourTable.of_transport(a, style), "teacher_bal": feature_teacher(a, style, 40, True, True),
-                "structure": lambda t, st=st: st(t[None])[0],
+                "balanced": ColourTable.of_transport(a, style), "structure": lambda t, st=st: st(t[None])[0],
             }  # fmt: skip
+            if "teacher_bal" in names:
+                maps["teacher_bal"] = feature_teacher(a, style, 40, True, True)
+            if args.alpha:  # alpha squared; alpha measured after a sigma-3 blur; that squared
+                b3 = structure_alpha(a, style, 200_000, torch.Generator().manual_seed(0), blur=3.0)
+                alpha += f" b3 {b3:.2f}"
+                for name, al in (("struct_sq", st.alpha**2), ("struct_b3", b3), ("struct_b3sq", b3**2)):
+                    mixed = dataclasses.replace(st, alpha=al)
+                    maps[name] = lambda t, m=mixed: m(t[None])[0]
         elif args.balance:  # as shipped: the colour start and the teacher, without and with balancing
             maps = {
                 "idt30": idt, "transport": ColourTable.of_transport(a, style, balance=False),

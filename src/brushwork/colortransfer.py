@@ -485,11 +485,31 @@ class StructureTeacher:
         return y.clamp(-1, 1)
 
 
+def structure_alpha(
+    content: list[torch.Tensor], style: list[torch.Tensor], samples: int, gen: torch.Generator, blur: float = 0.0
+) -> float:
+    """How much more of the style set's colour variance local structure explains than of the
+    content set's: (R^2_style - R^2_content) / (1 - R^2_content), clamped to [0, 1], R^2 of
+    ``conditional_colour``. ``blur`` > 0 measures it on copies blurred by that sigma (colours
+    and structure alike), where textures whose phase no photo predicts (halftone, grain) no
+    longer count as structure."""
+
+    def r2(images: list[torch.Tensor]) -> float:
+        views = [_gauss(t[None].float(), blur)[0] if blur > 0 else t.float() for t in images]
+        p = _pixels([torch.cat([v, _structure(v[None])[0]]) for v in views], samples, gen)
+        return conditional_colour(p[:, 3:], p[:, :3])[2]
+
+    r2_style, r2_content = r2(style), r2(content)
+    return min(1.0, max(0.0, (r2_style - r2_content) / max(1e-6, 1.0 - r2_content)))
+
+
 def fit_structure_teacher(
-    content: list[torch.Tensor], style: list[torch.Tensor], samples: int = 200_000, seed: int = 0
-) -> StructureTeacher:
+    content: list[torch.Tensor], style: list[torch.Tensor], samples: int = 200_000, seed: int = 0,
+    alpha_blur: float = 0.0,
+) -> StructureTeacher:  # fmt: skip
     """Fit a ``StructureTeacher`` from the content images to the style images ([3, H, W] in
-    [-1, 1]); the transports balance the sets' subjects (``balance_weights``)."""
+    [-1, 1]); the transports balance the sets' subjects (``balance_weights``). ``alpha_blur``:
+    the mix is measured on copies blurred by this sigma (``structure_alpha``)."""
     if not content or not style:
         raise ValueError("the structure teacher needs at least one content and one style image")
     gen = torch.Generator().manual_seed(seed)
@@ -500,8 +520,6 @@ def fit_structure_teacher(
     scale = torch.cat([src, dst]).std(0).clamp_min(1e-6)
     transfer = fit_transfer(src / scale, dst / scale, STRUCTURE_ROTATIONS, gen, axes_first=False, linear_first=True)
     ps = _pixels([torch.cat([t.float(), f]) for t, f in zip(style, fs, strict=True)], samples, gen)
-    edges, table, r2_style = conditional_colour(ps[:, 3:], ps[:, :3])
-    pc = _pixels([torch.cat([t.float(), f]) for t, f in zip(content, fc, strict=True)], samples, gen)
-    r2_content = conditional_colour(pc[:, 3:], pc[:, :3])[2]
-    alpha = min(1.0, max(0.0, (r2_style - r2_content) / max(1e-6, 1.0 - r2_content)))
+    edges, table, _ = conditional_colour(ps[:, 3:], ps[:, :3])
+    alpha = structure_alpha(content, style, samples, gen, alpha_blur)
     return StructureTeacher(colour, transfer, scale, edges, table, alpha)
