@@ -46,7 +46,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork.color import lab_to_rgb, rgb_to_lab
-from brushwork.colortransfer import ColourTable, fit_feature_transfer, fit_idt, fit_structure_teacher
+from brushwork.colortransfer import TEACHERS, ColourTable, fit_idt
 from brushwork.data import ImageBank, PairedBank
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.metrics import psnr, ssim
@@ -219,8 +219,7 @@ def main() -> None:
             outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
         r = default_recipe(len(style), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides)
         if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
-            fit_teacher = fit_structure_teacher if r.teacher == "structure" else fit_feature_transfer
-            teacher = fit_teacher(a, style, seed=args.seed)
+            teacher = TEACHERS[r.teacher](a, style, seed=args.seed)
             outs["teacher"] = [teacher(t[None])[0] for t in c]
         pairs = None
         if args.pairs:

@@ -486,20 +486,24 @@ class StructureTeacher:
 
 
 def structure_alpha(
-    content: list[torch.Tensor], style: list[torch.Tensor], samples: int, gen: torch.Generator, blur: float = 0.0
-) -> float:
+    content: list[torch.Tensor], style: list[torch.Tensor], samples: int, gen: torch.Generator, blur: float = 0.0,
+    features: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
+) -> float:  # fmt: skip
     """How much more of the style set's colour variance local structure explains than of the
     content set's: (R^2_style - R^2_content) / (1 - R^2_content), clamped to [0, 1], R^2 of
     ``conditional_colour``. ``blur`` > 0 measures it on copies blurred by that sigma (colours
     and structure alike), where textures whose phase no photo predicts (halftone, grain) no
-    longer count as structure."""
+    longer count as structure. ``features``: the sets' ``_structure`` maps when the caller
+    has them (used unblurred only)."""
 
-    def r2(images: list[torch.Tensor]) -> float:
+    def r2(images: list[torch.Tensor], known: list[torch.Tensor] | None) -> float:
         views = [_gauss(t[None].float(), blur)[0] if blur > 0 else t.float() for t in images]
-        p = _pixels([torch.cat([v, _structure(v[None])[0]]) for v in views], samples, gen)
+        feats = known if known is not None and blur == 0 else [_structure(v[None])[0] for v in views]
+        p = _pixels([torch.cat([v, f]) for v, f in zip(views, feats, strict=True)], samples, gen)
         return conditional_colour(p[:, 3:], p[:, :3])[2]
 
-    r2_style, r2_content = r2(style), r2(content)
+    known_content, known_style = features if features is not None else (None, None)
+    r2_style, r2_content = r2(style, known_style), r2(content, known_content)
     return min(1.0, max(0.0, (r2_style - r2_content) / max(1e-6, 1.0 - r2_content)))
 
 
@@ -521,5 +525,11 @@ def fit_structure_teacher(
     transfer = fit_transfer(src / scale, dst / scale, STRUCTURE_ROTATIONS, gen, axes_first=False, linear_first=True)
     ps = _pixels([torch.cat([t.float(), f]) for t, f in zip(style, fs, strict=True)], samples, gen)
     edges, table, _ = conditional_colour(ps[:, 3:], ps[:, :3])
-    alpha = structure_alpha(content, style, samples, gen, alpha_blur)
+    alpha = structure_alpha(content, style, samples, gen, alpha_blur, features=(fc, fs))
     return StructureTeacher(colour, transfer, scale, edges, table, alpha)
+
+
+# the pseudo-pair teachers by recipe name (``StyleRecipe.teacher``): fit(content, style, seed=)
+TEACHERS: dict[str, Callable[..., Callable[[torch.Tensor], torch.Tensor]]] = {
+    "features": fit_feature_transfer, "structure": fit_structure_teacher,
+}  # fmt: skip

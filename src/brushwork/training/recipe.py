@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from .. import nets
 from ..augment import parse_policy
+from ..colortransfer import TEACHERS
 from ..errors import BrushworkError
 from ..losses import LOSSES, PIXEL_LOSSES
 from ..schema import check_like
@@ -141,8 +142,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
         if self.prior and self.generator != "painter":
             raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
-        if self.teacher not in ("", "features", "structure"):
-            raise BrushworkError(f"teacher must be structure, features or empty, got {self.teacher!r}")
+        if self.teacher and self.teacher not in TEACHERS:
+            raise BrushworkError(f"teacher must be {', '.join(TEACHERS)} or empty, got {self.teacher!r}")
         if self.colour_start not in ("identity", "idt", "transport"):
             raise BrushworkError(f"colour_start must be identity, idt or transport, got {self.colour_start!r}")
         if self.idt_kind not in PIXEL_LOSSES:

@@ -22,13 +22,7 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import (
-    COLOUR_SMOOTH,
-    fit_colour_transport,
-    fit_feature_transfer,
-    fit_idt,
-    fit_structure_teacher,
-)
+from ..colortransfer import COLOUR_SMOOTH, TEACHERS, fit_colour_transport, fit_idt
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -330,8 +324,7 @@ def train_style_run(
     if pairs is None and r.teacher:
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
         # structure onto the style images (deterministic, so a resumed run rebuilds them)
-        fit_teacher = fit_structure_teacher if r.teacher == "structure" else fit_feature_transfer
-        teacher = fit_teacher(content.tensors, style.tensors, seed=seed)
+        teacher = TEACHERS[r.teacher](content.tensors, style.tensors, seed=seed)
         targets = [teacher(t[None])[0] for t in content.tensors]
         pairs = PairedBank(content, ImageBank.from_tensors(targets), [f"content{i}" for i in range(len(targets))])
         pseudo_pairs = True
