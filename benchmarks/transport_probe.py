@@ -16,6 +16,7 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
     python benchmarks/transport_probe.py --balance --teacher --random 8   # ... and the teachers with it
     python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (session 14)
     python benchmarks/transport_probe.py --structure --alpha --random 12  # ... and other measures of its mix
+    python benchmarks/transport_probe.py --shrink --random 12             # the noise-shrunk colour transport (session 15)
 """
 
 from __future__ import annotations
@@ -29,13 +30,24 @@ from collections.abc import Callable
 import torch
 
 from brushwork.colortransfer import (
+    COLOUR_SMOOTH,
+    STRUCTURE_PRIOR,
+    TEACHERS,
     ColourTable,
+    DistributionTransfer,
+    StructureTeacher,
+    _bin_index,
     _pixels,
     _sample_count,
+    _small,
+    _structure,
+    balance_weights,
+    balanced_pixels,
     fit_feature_transfer,
     fit_idt,
     fit_mkl,
     fit_structure_teacher,
+    fit_transfer,
     structure_alpha,
     tabulate,
 )
@@ -59,6 +71,61 @@ def feature_teacher(
     and the subject balancing."""
     teacher = fit_feature_transfer(content, style, iterations=iterations, linear_first=linear_first, balance=balance)
     return lambda x: teacher(x[None])[0]
+
+
+def shifted(
+    content: list[torch.Tensor], style: list[torch.Tensor], st: StructureTeacher
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Conditional mean matching after the colour transport (a candidate, session 15): the
+    balanced colour transport, plus per structure bin the style set's mean colour minus the
+    transported content set's (content pixels balanced), each shrunk to its set's mean by
+    STRUCTURE_PRIOR pseudo-pixels. Zero where structure says nothing the colours do not."""
+
+    def feats(x: torch.Tensor) -> torch.Tensor:  # [3, H, W] -> transported structure features [N, 4]
+        f = _structure(x[None])[0]
+        return st.transfer.map_pixels(f.reshape(f.shape[0], -1).T.double() / st.scale) * st.scale
+
+    cat = [torch.cat([st.colour(t[None])[0], feats(t).T.reshape(4, *t.shape[-2:]).float()]) for t in content]
+    src, _ = balanced_pixels(cat, style, 200_000, torch.Generator().manual_seed(0), balance_weights(content, style))
+    idx = _bin_index(src[:, 3:], st.edges)
+    count = torch.zeros(len(st.table), dtype=src.dtype).index_add_(0, idx, torch.ones(len(idx), dtype=src.dtype))
+    total = torch.zeros(len(st.table), 3, dtype=src.dtype).index_add_(0, idx, src[:, :3])
+    moved = (total + STRUCTURE_PRIOR * src[:, :3].mean(0)) / (count[:, None] + STRUCTURE_PRIOR)
+    corr = (st.table - moved).float()
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        y = st.colour(x[None])[0]
+        return (y + corr[_bin_index(feats(x), st.edges)].T.reshape(y.shape)).clamp(-1, 1)
+
+    return apply
+
+
+def transport_shrink(  # a candidate, session 15 (not adopted: docs/benchmarks.md)
+    content: list[torch.Tensor], style: list[torch.Tensor], transfer: DistributionTransfer, points: torch.Tensor,
+    samples: int, seed: int,
+) -> float:  # fmt: skip
+    """The share of the way a set-level colour transport should move colours, from its own
+    sampling noise (James-Stein shrinkage towards the identity). The map's displacement
+    T(x) - x is the look's true displacement plus noise from which pictures each set happens
+    to hold; the least-squares share is 1 - E|noise|^2 / E|T(x) - x|^2. The noise is
+    measured by splitting both sets in random halves and fitting the transport on each pair
+    of halves (from half as many sampled pixels): two independent fits differ by twice a
+    half-set fit's noise variance, and a whole-set fit's is half a half-set's, so
+    E|noise|^2 ~ E|T_1(x) - T_2(x)|^2 / 4, over the content pixels ``points``. 1 (no shrinking) when a set has a single image."""
+    if len(content) < 2 or len(style) < 2:
+        return 1.0
+    gen = torch.Generator().manual_seed(seed + 1)
+    pc, ps = torch.randperm(len(content), generator=gen), torch.randperm(len(style), generator=gen)
+    halves = []
+    for part in (0, 1):
+        c = [content[int(i)] for i in pc[part::2]]
+        s = [style[int(i)] for i in ps[part::2]]
+        src, dst = balanced_pixels(c, s, samples // 2, gen)  # half the pixels too: all noise scales alike
+        halves.append(fit_transfer(src, dst, 10, gen, linear_first=True))
+    p = points[:: max(1, len(points) // 50_000)]
+    noise = float((halves[0].map_pixels(p) - halves[1].map_pixels(p)).square().sum(1).mean()) / 4
+    signal = float((transfer.map_pixels(p) - p).square().sum(1).mean())
+    return 0.0 if signal < 1e-12 else min(1.0, max(0.0, 1.0 - noise / signal))
 
 
 def per_pixel(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -85,6 +152,7 @@ def main() -> None:
     ap.add_argument("--balance", action="store_true", help="compare the transports and teachers with subject balancing")
     ap.add_argument("--structure", action="store_true", help="the structure teacher against the feature teacher")
     ap.add_argument("--alpha", action="store_true", help="with --structure: other measures of its mix (alpha)")
+    ap.add_argument("--shrink", action="store_true", help="the balanced transport with and without noise shrinkage")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
@@ -101,6 +169,8 @@ def main() -> None:
         names = ["photo", "histmatch", "reinhard", "idt30", "transport", "balanced", "teacher_bal", "structure"]
         if args.alpha:  # without the (slow) feature teacher
             names = [n for n in names if n != "teacher_bal"] + ["struct_sq", "struct_b3", "struct_b3sq"]
+    if args.shrink:
+        names = ["photo", "histmatch", "reinhard", "idt30", "balanced", "shrunk", "safe", "shifted"]
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
     gains: dict[str, list[float]] = {n: [] for n in names}
     for s in seeds:
@@ -112,7 +182,26 @@ def main() -> None:
             continue
         idt = fit_idt(a, style)
         alpha = ""
-        if args.structure:
+        if args.shrink:
+            gen = torch.Generator().manual_seed(0)
+            small = [[_small(t) for t in ts] for ts in (a, style)]
+            src, dst = balanced_pixels(small[0], small[1], 200_000, gen)
+            full = fit_transfer(src, dst, 10, gen, linear_first=True)  # fit_colour_transport's map
+            k = transport_shrink(small[0], small[1], full, src, 200_000, 0)
+            alpha = f"shrink {k:.2f}"
+            maps = {
+                "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
+                "reinhard": lambda t, st=style: reinhard(t, st), "idt30": idt,
+                "balanced": ColourTable.of_transport(a, style),
+                "shrunk": ColourTable(
+                    tabulate(lambda p, k=k, m=full: p + k * (m.map_pixels(p) - p), 33, smooth=COLOUR_SMOOTH)
+                ),
+            }  # fmt: skip
+            safe = TEACHERS["structure"](a, style)
+            alpha += f" alpha {safe.alpha:.2f}"
+            maps["safe"] = lambda t, m=safe: m(t[None])[0]
+            maps["shifted"] = shifted(a, style, safe)
+        elif args.structure:
             st = fit_structure_teacher(a, style)
             alpha = f"alpha {st.alpha:.2f}"
             maps = {

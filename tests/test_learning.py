@@ -47,7 +47,7 @@ def test_a_short_run_learns_a_look_it_never_saw_the_photos_of(tmp_path: Path) ->
         style_dir=tmp_path / "style", budget=Budget(steps=30), seed=0, device="cpu", quiet=True,
     )  # fmt: skip
     st = Stylizer.load(path, device="cpu", precision="fp32")
-    assert st.meta["training"]["pseudo_pairs"] == "features"
+    assert st.meta["training"]["pseudo_pairs"] == "structure"
     truth = (look(held) + 1) / 2
     identity = psnr((held + 1) / 2, truth)
     learned = psnr((st.stylize_tensor(held) + 1) / 2, truth)

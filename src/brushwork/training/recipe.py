@@ -88,10 +88,12 @@ class StyleRecipe(RecipeBase):
     # the MKL linear map then 10 IDT rotations, smoothed (colortransfer.fit_colour_transport)
     colour_start: str = "identity"
     # without before/after pairs, the teacher of pseudo-pairs learned from with lambda_pair
-    # like real pairs: "features" (colortransfer.FeatureTransfer: one transport of colour and
-    # local structure together), "structure" (colortransfer.StructureTeacher: the colour
-    # transport, mixed with the style's colour per local structure; far better on drawings,
-    # far worse on textured looks: docs/benchmarks.md); "" trains unpaired losses alone
+    # like real pairs: "structure" (colortransfer.StructureTeacher with its safe mix: the
+    # balanced colour transport, mixed with the style's colour per local structure by how much
+    # more structure explains the style's blurred colours than the photos'), "lines" (the
+    # same teacher with the plain mix: best on line art, far worse on textured looks),
+    # "features" (colortransfer.FeatureTransfer: one transport of colour and local structure
+    # together); "" trains unpaired losses alone (docs/benchmarks.md)
     teacher: str = ""
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)
@@ -157,9 +159,9 @@ def default_recipe(
     """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs;
     ``overrides`` win (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
-    # without pairs, lite learns from pseudo-pairs made by a teacher (the feature transfer
+    # without pairs, lite learns from pseudo-pairs made by a teacher (the structure teacher
     # unless the caller picks another); teacher="" selects the earlier purely unpaired recipe
-    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "features") != ""
+    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "structure") != ""
     unpaired = generator == "lite" and n_pairs == 0 and not taught
     if generator == "lite":
         # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss
@@ -189,12 +191,12 @@ def default_recipe(
             # by a grid search that keeps them only where the style clearly has them
             r.line_calibration = True
         else:
-            # pairs, real or pseudo (the feature transfer: strokes, lines and paper placed by
-            # set-level transport of colour and local structure, which no unpaired loss
-            # taught by gradient), pin down the structure stage's few global numbers, ink
+            # pairs, real or pseudo (the structure teacher: the balanced colour transport,
+            # with paper and pencil placed by local structure where the style set shows
+            # them, which no unpaired loss taught by gradient), pin down the structure stage's few global numbers, ink
             # lines included, and the residual's strokes, with the adversarial, PatchNCE and
             # patch-distribution losses beside them
-            r.teacher = "features" if taught else ""
+            r.teacher = "structure" if taught else ""
             r.generator_kwargs = {"structure": True}
             # the pairs are the most direct signal there is: weighted 30 rather than 10
             # against the unpaired losses, every look of the 400-step benchmark gained
