@@ -47,6 +47,18 @@ def run(home: Path, *args: str, nproc: int = 1) -> str:
     return out.decode()
 
 
+def running_with(arg: str) -> list[int]:
+    """Processes whose command line holds ``arg`` (Linux /proc)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and arg.encode() in (d / "cmdline").read_bytes():
+                found.append(int(d.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def last_stats(home: Path, name: str) -> dict[str, float]:
     return json.loads((home / "runs" / name / "stats.jsonl").read_text().splitlines()[-1])
 
@@ -82,9 +94,14 @@ def test_two_ranks_resume_exactly_after_sigkill(tmp_path: Path, folders: tuple[P
     t0 = time.time()
     while not ckpt.exists() and p.poll() is None and time.time() - t0 < 120:
         time.sleep(0.01)
-    os.killpg(p.pid, signal.SIGKILL)  # torchrun and both ranks
+    os.killpg(p.pid, signal.SIGKILL)  # the launcher and torchrun (each rank runs in a session of its own)
     p.wait(30)
     assert not (home / "styles" / "cut").exists(), "the run ended before it could be killed"
+    # the ranks notice their launcher is gone and stop: orphans would go on writing checkpoints
+    t0 = time.time()
+    while running_with(str(style)) and time.time() - t0 < 5:
+        time.sleep(0.05)
+    assert not running_with(str(style)), "the killed run's ranks are still running"
     run(home, "train", "--name", "cut", "--resume", nproc=2)
     wa, wb = load_file(home / "styles" / "whole" / WEIGHTS), load_file(home / "styles" / "cut" / WEIGHTS)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

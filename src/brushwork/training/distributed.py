@@ -18,6 +18,8 @@ the gradients after backward is the same arithmetic, for any step function.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -108,6 +110,21 @@ class Dist:
             dist.destroy_process_group()
 
 
+def _exit_with_launcher(poll_s: float = 0.2) -> None:
+    """Stop this rank when its launcher (the torchrun agent that started it) is gone.
+    torchrun starts each rank in a session of its own, so killing the launcher (SIGKILL, a
+    closed terminal) leaves the ranks running: orphans that go on training and writing
+    checkpoints into the run folder, under a ``--resume`` that then reads a moving file."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)  # checkpoints are written to a temporary file and renamed: none is left half-written
+
+    threading.Thread(target=watch, name="brushwork-launcher-watch", daemon=True).start()
+
+
 def rank() -> int:
     """This process's rank under torchrun (0 in a plain run)."""
     return int(os.environ.get("RANK", "0"))
@@ -134,6 +151,7 @@ def from_env(device: torch.device) -> Dist:
     if world <= 1:
         return Dist()
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    _exit_with_launcher()
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":

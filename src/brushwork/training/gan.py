@@ -148,7 +148,7 @@ def train_gan_run(
     nets_ = {"G": g, "D": d}
     optims = {"G": opt_g, "D": opt_d}
     if resume:
-        restore_checkpoint(run_dir, nets_, optims, {"G": ema}, budget, gen)
+        restore_checkpoint(run_dir, nets_, optims, {"G": ema}, budget, gen, ranks)
     elif (run_dir / "checkpoint.safetensors").exists():
         raise BrushworkError(
             f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"

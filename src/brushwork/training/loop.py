@@ -204,8 +204,11 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
 
 def restore_checkpoint(
     run_dir: Path, nets: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer],
-    emas: dict[str, EMA], budget: Budget, gen: torch.Generator,
+    emas: dict[str, EMA], budget: Budget, gen: torch.Generator, dist: Dist | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """Load the run's checkpoint into the nets, optimizers, EMAs, budget and data generator
+    -> the trainer's extra state. With several ranks (``dist``), all must have read the same
+    step: a clear error, not ranks that wait on each other's collectives for ever."""
     path = run_dir / CHECKPOINT
     if not path.exists():
         raise BrushworkError(f"--resume: no checkpoint at {path}")
@@ -220,6 +223,10 @@ def restore_checkpoint(
     budget.step = int(state["budget"]["step"])
     budget.elapsed = float(state["budget"]["elapsed"])
     set_rng_state(state["rng"], gen)
+    if dist is not None and dist.from_main(float(budget.step)) != budget.step:
+        raise BrushworkError(
+            f"--resume: the ranks read different checkpoints in {run_dir}; is another run writing there?"
+        )
     return dict(state["extra"])
 
 

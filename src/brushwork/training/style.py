@@ -390,7 +390,7 @@ def train_style_run(
             warn(f"{run_dir}: no checkpoint yet; starting the run from the beginning")
         resume = False
     if resume:
-        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen)
+        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, dd)
         pools["A"].load(extra.get("pool_A", torch.zeros(0)), dev)
         pools["B"].load(extra.get("pool_B", torch.zeros(0)), dev)
     elif (run_dir / "checkpoint.safetensors").exists():
