@@ -123,6 +123,18 @@ def _sketch(t: torch.Tensor) -> torch.Tensor:
     return (dodge * paper * 2 - 1)[0]
 
 
+def _quarter_photos() -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    """The first 18 shared photos at a quarter of their size: 6 content photos, 6 others to
+    put the look on (the style set), 6 held out."""
+    from brushwork.io import list_images, load_image, pil_to_tensor
+
+    small = [
+        torch.nn.functional.interpolate(pil_to_tensor(load_image(p))[None], scale_factor=0.25, mode="area")[0]
+        for p in list_images(SHARED_PHOTOS)[:18]
+    ]
+    return small[0:12:2], small[1:12:2], small[12:]
+
+
 def test_structure_teacher_draws_where_the_style_draws_and_only_there() -> None:
     """Real photos, unpaired. On a drawing the style's colours follow local structure (paper
     where flat, pencil on edges), so the teacher mixes in the style's colour per structure
@@ -130,13 +142,8 @@ def test_structure_teacher_draws_where_the_style_draws_and_only_there() -> None:
     explains no more of the style's colours than of the photos', and the teacher is the
     colour transport itself."""
     from brushwork.colortransfer import ColourTable, fit_structure_teacher
-    from brushwork.io import list_images, load_image, pil_to_tensor
 
-    small = [
-        torch.nn.functional.interpolate(pil_to_tensor(load_image(p))[None], scale_factor=0.25, mode="area")[0]
-        for p in list_images(SHARED_PHOTOS)[:18]
-    ]
-    content, others, held = small[0:12:2], small[1:12:2], small[12:]
+    content, others, held = _quarter_photos()
     for look, drawn in ((_sketch, True), (_grade, False)):
         style = [look(t) for t in others]
         teacher = fit_structure_teacher(content, style, samples=60_000)
@@ -174,13 +181,8 @@ def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour
     halftone print, whose dot screen the plain mix counts as drawing (alpha 0.8), its mix is
     0 and it is the colour transport (scored after the 2-px blur, as the benchmark scores)."""
     from brushwork.colortransfer import TEACHERS, ColourTable, _gauss, fit_structure_teacher
-    from brushwork.io import list_images, load_image, pil_to_tensor
 
-    small = [
-        torch.nn.functional.interpolate(pil_to_tensor(load_image(p))[None], scale_factor=0.25, mode="area")[0]
-        for p in list_images(SHARED_PHOTOS)[:18]
-    ]
-    content, others, held = small[0:12:2], small[1:12:2], small[12:]
+    content, others, held = _quarter_photos()
     for look, drawn in ((_sketch, True), (_halftone, False)):
         style = [look(t) for t in others]
         safe = TEACHERS["structure"](content, style, samples=60_000)

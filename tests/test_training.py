@@ -146,7 +146,7 @@ def test_recipe_structure_stage_smooths_unpaired_and_draws_lines_with_pairs() ->
     assert default_recipe(12, n_pairs=5).lambda_edges == 0
     assert default_recipe(12, n_pairs=5).generator_kwargs == {"structure": True}
     assert default_recipe(12, n_pairs=5).lambda_pair > default_recipe(12, teacher="").lambda_pair
-    # without pairs, lite learns from the feature transfer's pseudo-pairs like from real ones
+    # without pairs, lite learns from the structure teacher's pseudo-pairs like from real ones
     taught = default_recipe(12)
     assert taught.teacher == "structure" and taught.colour_start == "transport" and not taught.line_calibration
     assert taught.generator_kwargs == {"structure": True} and taught.lambda_pair == 30.0

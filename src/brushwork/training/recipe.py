@@ -193,9 +193,9 @@ def default_recipe(
         else:
             # pairs, real or pseudo (the structure teacher: the balanced colour transport,
             # with paper and pencil placed by local structure where the style set shows
-            # them, which no unpaired loss taught by gradient), pin down the structure stage's few global numbers, ink
-            # lines included, and the residual's strokes, with the adversarial, PatchNCE and
-            # patch-distribution losses beside them
+            # them, which no unpaired loss taught by gradient), pin down the structure
+            # stage's few global numbers, ink lines included, and the residual's strokes,
+            # with the adversarial, PatchNCE and patch-distribution losses beside them
             r.teacher = "structure" if taught else ""
             r.generator_kwargs = {"structure": True}
             # the pairs are the most direct signal there is: weighted 30 rather than 10
