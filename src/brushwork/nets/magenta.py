@@ -144,6 +144,15 @@ class StyleEncoder(nn.Module):
                 if any(pads):
                     t = F.pad(t, (pads[1], pads[3], pads[0], pads[2]))
                 bias = val(ins[2]) if len(ins) > 2 else None
+                wt = val(ins[1])
+                if t.shape[-2:] == (1, 1) and wt.shape[-2:] == (1, 1) and attrs.get("group", 1) == 1:
+                    # the bottleneck on the pooled vector: as a linear layer, whose backward is
+                    # deterministic (a 1x1 convolution on a 1x1 map summed its input gradient in
+                    # a thread-dependent order on CPUs, so training with this loss did not repeat
+                    # exactly, nor resume exactly)
+                    y = F.linear(t.flatten(1), wt.flatten(1), bias)[..., None, None]
+                    env[out] = y
+                    continue
                 y = F.conv2d(t, val(ins[1]), bias, stride=attrs.get("strides", [1, 1]), groups=attrs.get("group", 1))
             elif op == "Clip":
                 y = val(ins[0]).clamp(float(val(ins[1])), float(val(ins[2])))
