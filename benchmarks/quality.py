@@ -265,8 +265,10 @@ def main() -> None:
         best = max(scores[k]["bpsnr"] for k in BASELINES)
         gain = scores["learned"]["bpsnr"] - best
         lines = meta.get("lines") or {}
+        vig = meta.get("vignette") or [0.0, 0.0]
         decisions = {k: v for k, v in (("pseudo_pairs", meta.get("pseudo_pairs", "")),
-                                       ("lines", "drawn" if lines.get("drawn") else "none" if lines else "")) if v}  # fmt: skip
+                                       ("lines", "drawn" if lines.get("drawn") else "none" if lines else ""),
+                                       ("vignette", vig if any(vig) else "")) if v}  # fmt: skip
         row = {
             "look": name, "describe": desc, "scores": scores, "gain_bpsnr": gain,
             "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),

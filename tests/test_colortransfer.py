@@ -200,3 +200,35 @@ def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour
             assert fit_structure_teacher(content, style, samples=60_000).alpha > 0.5  # measured: 0.82
             assert safe.alpha < 0.05, safe.alpha  # measured: 0
             assert ours <= 1.02 * transport, (ours, transport)  # measured: 1.00x
+
+
+def test_a_vignette_is_measured_from_the_sets_and_only_when_there() -> None:
+    """The style set's fall-off towards the frame's edges, beyond the photos' own, is read
+    against the content photos' colour transport: a look's vignette is found near its
+    strength (the grade's tone curve is not read as one), a look without one, or whose edges
+    are brighter, gets none; applied to a tile at its place it is the whole frame's."""
+    from brushwork.colortransfer import ColourTable, apply_vignette, fit_vignette
+
+    a, b, _ = _quarter_photos()
+
+    def grade(t: torch.Tensor) -> torch.Tensor:  # warm, contrasty
+        x = (t + 1) / 2
+        x = torch.stack([x[0] ** 0.8, x[1] ** 1.1, x[2] ** 1.4])
+        return x * 2 - 1
+
+    def measured(style: list[torch.Tensor]) -> tuple[float, float]:
+        start = ColourTable.of_transport(a, style)
+        return fit_vignette([start(t) for t in a], style)
+
+    darker = measured([apply_vignette(grade(t), (-0.4, 0.0)) for t in b])
+    assert -0.55 < darker[0] < -0.25 and darker[1] == 0.0, darker
+    none = measured([grade(t) for t in b])
+    assert none == (0.0, 0.0) or none[0] > -0.12, none
+    assert measured([apply_vignette(grade(t), (0.4, 0.0)) for t in b]) == (0.0, 0.0)  # brighter edges
+    x = a[0][None]
+    whole = apply_vignette(x, (-0.4, 0.0))
+    h, w = x.shape[-2:]
+    tile = apply_vignette(x[..., 10:40, 20:70], (-0.4, 0.0), frame=(h, w), origin=(10, 20))
+    assert torch.allclose(tile, whole[..., 10:40, 20:70])
+    inside = (x > -0.9).all(1, keepdim=True).expand_as(x)  # undone where the darkening did not clip
+    assert torch.allclose(apply_vignette(whole, (-0.4, 0.0), inverse=True)[inside], x[inside], atol=1e-4)

@@ -29,7 +29,18 @@ def weights(style: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     ("method", "extra"),
     [
-        ("cut", {"lambda_swd": 1.0, "lambda_res": 1.0, "diffaug": "color,translation,cutout"}),
+        # with both style-vector losses through Magenta's encoder (whose backward must repeat
+        # exactly on several threads)
+        (
+            "cut",
+            {
+                "lambda_swd": 1.0,
+                "lambda_res": 1.0,
+                "diffaug": "color,translation,cutout",
+                "lambda_style_vec": 1.0,
+                "lambda_style_dir": 1.0,
+            },
+        ),
         ("cyclegan", {"pool_size": 2}),
     ],
 )
@@ -114,7 +125,9 @@ def test_structure_teacher_makes_the_pseudo_pairs_when_asked(photo_dir: Path, st
     s = brushwork.train_style(
         style_dir, photo_dir, name="drawn", steps=2, size=32, recipe={**TINY, "teacher": "structure"}, quiet=True
     )
-    assert brushwork.Stylizer.load(s).meta["training"]["pseudo_pairs"] == "structure"
+    training = brushwork.Stylizer.load(s).meta["training"]
+    assert training["pseudo_pairs"] == "structure"
+    assert len(training["vignette"]) == 2  # measured (the tiny test sets' value is not checked)
 
 
 def test_existing_style_is_never_overwritten(photo_dir: Path, style_dir: Path) -> None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import BrushworkError
+from .errors import BrushworkError, warn
 
 
 def _positive_float(s: str) -> float:
@@ -269,11 +269,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .library import resolve
     from .stylefile import load_style
 
-    g, _ = load_style(resolve(args.style))
+    g, meta = load_style(resolve(args.style))
     out = Path(args.out)
     if out.exists():
         raise BrushworkError(f"{out} already exists; choose another --out")
     print(f"exported to {export_generator(g, args.format, out)}")
+    a, b = (meta.get("training") or {}).get("vignette") or [0.0, 0.0]
+    if a or b:
+        warn(
+            f"this style also darkens the frame's edges (a vignette, gain 1 + {a:.3f} r^2 + {b:.3f} r^4, r the "
+            "distance from the centre, 1 in the corners), which brushwork applies after the network; "
+            "the exported file is the network alone"
+        )
     return 0
 
 

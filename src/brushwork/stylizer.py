@@ -22,6 +22,7 @@ from PIL import Image
 from torch import nn
 
 from .color import lab_to_rgb, rgb_to_lab
+from .colortransfer import apply_vignette
 from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
 from .library import resolve
@@ -74,6 +75,17 @@ def blend_controls(photo: torch.Tensor, styled: torch.Tensor, strength: float, p
     return out.clamp_(-1, 1) if out is not styled else out.clamp(-1, 1)
 
 
+def _vignette_of(meta: dict[str, Any], path: Path | None) -> tuple[float, float]:
+    """The style's vignette (gain 1 + a r^2 + b r^4 over the frame; (0, 0): none), from its
+    training summary; styles from before it have none."""
+    v = (meta.get("training") or {}).get("vignette", [0.0, 0.0])
+    ok = isinstance(v, list) and len(v) == 2
+    ok = ok and all(isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) for c in v)
+    if not ok:
+        raise BrushworkError(f"{path or 'style'}: training.vignette must be two finite numbers [a, b], got {v!r}")
+    return float(v[0]), float(v[1])
+
+
 class Stylizer:
     """A loaded style, callable on a PIL image (-> PIL), numpy array (-> numpy, same dtype
     convention: uint8 0..255 or float 0..1) or tensor ([-1, 1], -> tensor)."""
@@ -95,6 +107,7 @@ class Stylizer:
         self.generator = channels_last(generator.to(self.device).eval())
         self.meta = meta
         self.path = path
+        self.vignette = _vignette_of(meta, path)
         self.strength = strength
         self.preserve_color = preserve_color
         self.tile = tile
@@ -228,17 +241,20 @@ class Stylizer:
         h, w = x.shape[-2:]
         net = self._onnx(scale) if self.backend == "onnxruntime" else self._run
 
-        def run(window: torch.Tensor) -> torch.Tensor:
+        def run(window: torch.Tensor, top: int, left: int) -> torch.Tensor:
             photo = _as_float(window)
-            y = net(photo)
+            # the style's vignette, over the whole frame (tiles at their place in it)
+            y = apply_vignette(net(photo), self.vignette, (h, w), (top, left))
             if strength == 1.0 and not preserve_color:
                 return y.clamp_(-1, 1)
             return blend_controls(photo.cpu(), y, strength, preserve_color)
 
         if t is None:
-            return run_tiled(run, x, tile=max(h, w), out_dtype=out_dtype)
+            return run_tiled(run, x, tile=max(h, w), out_dtype=out_dtype, with_origin=True)
         align = int(getattr(self.generator, "align", 4))
-        tiled = dict(blend=min(32, t // 4), context=self.context(scale), align=align, out_dtype=out_dtype)
+        tiled = dict(
+            blend=min(32, t // 4), context=self.context(scale), align=align, out_dtype=out_dtype, with_origin=True
+        )
         if self.backend == "onnxruntime" or not getattr(self.generator, "shared_norm", False):
             return run_tiled(run, x, tile=t, **tiled)
         # networks with instance norm (resnet, painter) share one set of statistics, taken

@@ -42,10 +42,12 @@ def ramp_mask(h: int, w: int, top: int, left: int) -> torch.Tensor:
 
 
 def run_tiled(
-    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, blend: int = 32, context: int = 32,
-    align: int = 4, out_dtype: torch.dtype = torch.float32,
+    fn: Callable[..., torch.Tensor], x: torch.Tensor, tile: int, blend: int = 32, context: int = 32,
+    align: int = 4, out_dtype: torch.dtype = torch.float32, with_origin: bool = False,
 ) -> torch.Tensor:  # fmt: skip
     """Apply ``fn`` ([B, C, h, w] -> same size in [-1, 1]) to ``x`` tile by tile; -> [B, C, H, W].
+    With ``with_origin`` it is called as ``fn(window, top, left)``, the window's position in
+    ``x`` (for what depends on where in the frame a pixel is: a vignette).
 
     Each tile's context window starts on a multiple of ``align`` (the network's total
     stride), so strided layers see the same pixel grid as on the whole image. ``fn`` gets
@@ -56,8 +58,12 @@ def run_tiled(
     """
     b, c, h, w = x.shape
     quantise = out_dtype == torch.uint8
+
+    def at(window: torch.Tensor, top: int, left: int) -> torch.Tensor:
+        return fn(window, top, left) if with_origin else fn(window)
+
     if h <= tile and w <= tile:
-        y = fn(x)
+        y = at(x, 0, 0)
         return to_uint8(y) if quantise else y.float()
     out = torch.empty(b, c, h, w, dtype=out_dtype)
     if quantise:  # so that out[0].permute(1, 2, 0) is a contiguous H x W x 3 image
@@ -69,7 +75,7 @@ def run_tiled(
             # the tile with context on each side (clipped at the image border)
             cy0, cx0 = max(0, (y0 - context) // align * align), max(0, (x0 - context) // align * align)
             cy1, cx1 = min(h, y0 + th + context), min(w, x0 + tw + context)
-            res = fn(x[:, :, cy0:cy1, cx0:cx1]).float().cpu()
+            res = at(x[:, :, cy0:cy1, cx0:cx1], cy0, cx0).float().cpu()
             core = res[:, :, y0 - cy0 : y0 - cy0 + th, x0 - cx0 : x0 - cx0 + tw]
             if quantise:
                 core = to_uint8(core).float()

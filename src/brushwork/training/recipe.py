@@ -95,12 +95,22 @@ class StyleRecipe(RecipeBase):
     # "features" (colortransfer.FeatureTransfer: one transport of colour and local structure
     # together); "" trains unpaired losses alone (docs/benchmarks.md)
     teacher: str = ""
+    # lite, without pairs: fit the style set's vignette (brightness falling off towards the
+    # frame's edges, beyond the photos' own: colortransfer.fit_vignette) against the colour
+    # transport of the content photos, learn the look from the style images with it divided
+    # out, and save it with the style, which applies it over the whole frame at any size
+    vignette: bool = False
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)
     prior: bool = False
     # distance between the style vector (Magenta's style encoder) of the output and the mean
     # vector of the style images: a distribution loss on strokes, texture and palette
     lambda_style_vec: float = 0.0
+    # the directional form of that distance: each output's style vector should sit where its
+    # photo's sits, moved by the offset from the content set's mean vector to the style
+    # set's (StyleGAN-NADA's directional loss, in Magenta's style space): the outputs' mean
+    # vector goes to the style set's while each output keeps its own subject's
+    lambda_style_dir: float = 0.0
     lambda_res: float = 0.0  # L1 size of the spatial residual on content photos (lite)
     detail: float = 1.0  # lite: how much of the spatial residual the saved style applies
     # lite's structure stage, CUT/FastCUT: edge statistics of its output on content crops
@@ -180,6 +190,9 @@ def default_recipe(
             # it pulls the colour map back towards doing nothing on the style's own colours
             # (measured on random looks: docs/benchmarks.md, "Random looks")
             r.colour_start = "transport"  # MKL + IDT, smoothed: above IDT on random looks
+            # a generator sees crops, not where in the frame they lie: the vignette is
+            # measured from the sets and applied over the frame (docs/benchmarks.md)
+            r.vignette = True
             r.lambda_idt_pix = 0.0
         if unpaired:
             r.lr_lut_mult = 5.0

@@ -22,7 +22,15 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import COLOUR_SMOOTH, TEACHERS, fit_colour_transport, fit_idt
+from ..colortransfer import (
+    COLOUR_SMOOTH,
+    TEACHERS,
+    ColourTable,
+    apply_vignette,
+    fit_colour_transport,
+    fit_idt,
+    fit_vignette,
+)
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
@@ -140,6 +148,8 @@ class StepState:
     dtype: torch.dtype
     style_target: torch.Tensor | None = None  # the style images' mean style vector (lambda_style_vec)
     style_encoder: nn.Module | None = None  # the frozen encoder of that vector, on the device
+    # style set's mean vector minus the content set's (lambda_style_dir)
+    style_offset: torch.Tensor | None = None
     dist: Dist = field(default_factory=Dist)  # data-parallel: this rank's slice of each batch, gradients averaged
 
     def pairs_batch(self, pairs: PairedBank) -> tuple[torch.Tensor, torch.Tensor]:
@@ -257,6 +267,12 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         sv = (st.style_encoder(fake.float()) - st.style_target).square().mean()
         loss_g = loss_g + r.lambda_style_vec * sv
         stats["style_vec"] = sv.item()
+    if st.style_offset is not None and st.style_encoder is not None:
+        with torch.no_grad():
+            v_in = st.style_encoder(real_a.float())
+        sd_ = (st.style_encoder(fake.float()) - v_in - st.style_offset).square().mean()
+        loss_g = loss_g + r.lambda_style_dir * sd_
+        stats["style_dir"] = sd_.item()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     if structure is not None:
@@ -321,6 +337,15 @@ def train_style_run(
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
     dd.barrier()
 
+    vignette = (0.0, 0.0)
+    if r.vignette and pairs is None:
+        # the look's vignette, measured against the content photos' colour transport (whose
+        # own fall-off is the photos'); the networks learn the look with it divided out of
+        # the style images, and the saved style applies it over the whole frame
+        start = ColourTable.of_transport(content.tensors, style.tensors, seed=seed)
+        vignette = fit_vignette([start(t) for t in content.tensors], style.tensors)
+        if vignette != (0.0, 0.0):
+            style = ImageBank.from_tensors([apply_vignette(t, vignette, inverse=True) for t in style.tensors])
     if pairs is None and r.teacher:
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
         # structure onto the style images (deterministic, so a resumed run rebuilds them)
@@ -335,13 +360,18 @@ def train_style_run(
     gen = seed_everything(seed)
     g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
-    style_target = encoder = None
+    style_target = style_offset = encoder = None
     if r.prior and not g.start_prior(style.tensors):
         raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
     if r.lambda_style_vec > 0:
         from ..nets.magenta import mean_style_vector, style_encoder
 
         style_target = mean_style_vector(style.tensors).to(dev)[None]
+        encoder = style_encoder().to(dev)
+    if r.lambda_style_dir > 0:
+        from ..nets.magenta import mean_style_vector, style_encoder
+
+        style_offset = (mean_style_vector(style.tensors) - mean_style_vector(content.tensors)).to(dev)[None]
         encoder = style_encoder().to(dev)
     if r.colour_start == "idt":
         # the colour stage starts at the set-level colour transfer (deterministic, so a
@@ -409,7 +439,9 @@ def train_style_run(
         )
         save_checkpoint(run_dir, state)
 
-    state = StepState(r_rank, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, dd)
+    state = StepState(
+        r_rank, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dd
+    )
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
@@ -441,6 +473,7 @@ def train_style_run(
         "work_side": int(statistics.median(max(t.shape[-2:]) for t in content.tensors)),
         "pairs": 0 if pairs is None or pseudo_pairs else len(pairs.before),
         "pseudo_pairs": r.teacher if pseudo_pairs else "",
+        "vignette": [round(v, 5) for v in vignette],
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
         "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dd.world,
