@@ -16,8 +16,8 @@ BASELINES = ("photo", "histmatch", "reinhard", "idt")  # the issue's four; quali
 def main(paths: list[str]) -> None:
     rows = [r for p in paths for r in json.loads(Path(p).read_text())["rows"]]
     cols = [c for c in (*BASELINES, "balanced", "magenta", "teacher", "learned") if c in rows[0]["scores"]]
-    print("| look | " + " | ".join(cols) + " | gain over four (bPSNR) | steps | what it is |")
-    print("|---|" + "---|" * (len(cols) + 3))
+    print("| look | " + " | ".join(cols) + " | gain over four (bPSNR) | steps | vignette fitted | what it is |")
+    print("|---|" + "---|" * (len(cols) + 4))
     for r in rows:
         sc = r["scores"]
         cells = " | ".join(f"{sc[c]['bpsnr']:.2f} / {sc[c].get('style', float('nan')):.2f}" for c in cols)
@@ -25,7 +25,9 @@ def main(paths: list[str]) -> None:
         stages = " -> ".join(part.split("(")[0] + (f"({part.split('kind=')[1].split(',')[0]})" if "kind=" in part else "")
                              for part in what.split(" -> "))  # fmt: skip
         four = sc["learned"]["bpsnr"] - max(sc[c]["bpsnr"] for c in BASELINES)
-        print(f"| {r['look']} | {cells} | {four:+.2f} | {r['steps']} | {stages} |")
+        fitted = (r.get("decisions") or {}).get("vignette")
+        vig = f"{fitted[0]:+.2f}" if fitted else "-"
+        print(f"| {r['look']} | {cells} | {four:+.2f} | {r['steps']} | {vig} | {stages} |")
     n = len(rows)
     # the gain over the four classical baselines (quality.py's own gain_bpsnr is over five)
     gains = [r["scores"]["learned"]["bpsnr"] - max(r["scores"][c]["bpsnr"] for c in BASELINES) for r in rows]
@@ -52,6 +54,13 @@ def main(paths: list[str]) -> None:
         deltas = [r["scores"]["learned"]["bpsnr"] - r["scores"]["balanced"]["bpsnr"] for r in rows]
         print(f"learned minus its balanced start (bPSNR): {sum(deltas) / n:+.2f} dB mean, above it on "
               f"{sum(d > 0 for d in deltas)}/{n}, from {min(deltas):+.2f} to {max(deltas):+.2f}")  # fmt: skip
+    has = [r for r in rows if "vignette(" in r["describe"]]
+    found = [r for r in has if (r.get("decisions") or {}).get("vignette")]
+    false = [r for r in rows if r not in has and (r.get("decisions") or {}).get("vignette")]
+    if "balanced" in mean and has:
+        d_has = [r["scores"]["learned"]["bpsnr"] - r["scores"]["balanced"]["bpsnr"] for r in has]
+        print(f"vignettes: {len(has)} looks have one, fitted on {len(found)}; learned minus balanced on those "
+              f"{sum(d_has) / len(d_has):+.2f} dB; fitted on {len(false)} looks without one")  # fmt: skip
     if "teacher" in mean:
         print(f"learned minus teacher (bPSNR): {mean['learned'] - mean['teacher']:+.2f} dB mean; "
               f"teacher minus IDT: {mean['teacher'] - mean['idt']:+.2f} dB")  # fmt: skip

@@ -17,6 +17,8 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
     python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (session 14)
     python benchmarks/transport_probe.py --structure --alpha --random 12  # ... and other measures of its mix
     python benchmarks/transport_probe.py --shrink --random 12             # the noise-shrunk colour transport (session 15)
+    python benchmarks/transport_probe.py --choose --random 8              # the mix chosen by validation (session 16)
+    python benchmarks/transport_probe.py --vignette --random 12           # the fitted vignette, four forms (session 16)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import statistics
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from brushwork.colortransfer import (
     COLOUR_SMOOTH,
@@ -37,10 +40,12 @@ from brushwork.colortransfer import (
     DistributionTransfer,
     StructureTeacher,
     _bin_index,
+    _gauss,
     _pixels,
     _sample_count,
     _small,
     _structure,
+    apply_vignette,
     balance_weights,
     balanced_pixels,
     fit_feature_transfer,
@@ -48,8 +53,10 @@ from brushwork.colortransfer import (
     fit_mkl,
     fit_structure_teacher,
     fit_transfer,
+    fit_vignette,
     structure_alpha,
     tabulate,
+    vignette_gain,
 )
 from looks import parse_seeds, random_look
 from quality import SHARED, hist_match, reinhard, score, split_photos
@@ -128,6 +135,46 @@ def transport_shrink(  # a candidate, session 15 (not adopted: docs/benchmarks.m
     return 0.0 if signal < 1e-12 else min(1.0, max(0.0, 1.0 - noise / signal))
 
 
+def patch_features(images: list[torch.Tensor], n: int, gen: torch.Generator) -> torch.Tensor:
+    """~n random 3x3 patches of the images blurred (sigma 1) and halved -> [n, 27]."""
+    out = []
+    for t in images:
+        x = F.avg_pool2d(_gauss(t[None].float(), 1.0), 2)
+        u = F.unfold(x, 3)[0].T  # [L, 27]
+        out.append(u[torch.randint(0, u.shape[0], (max(1, n // len(images)),), generator=gen)])
+    return torch.cat(out)
+
+
+def swd(p: torch.Tensor, q: torch.Tensor, gen: torch.Generator, projections: int = 128) -> float:
+    """Sliced Wasserstein-2 (squared) between two equal-size samples [n, D]."""
+    d = torch.randn(p.shape[1], projections, generator=gen)
+    d = d / d.norm(dim=0, keepdim=True)
+    return float((torch.sort(p @ d, 0).values - torch.sort(q @ d, 0).values).square().mean())
+
+
+ALPHAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def validated_alpha(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> tuple[float, list[float]]:
+    """The structure teacher's mix chosen by validation: fitted on half of each set, the mix
+    whose outputs on the other content half are closest (patch SWD, blurred) to the other
+    style half."""
+    a1, a2, b1, b2 = content[0::2], content[1::2], style[0::2], style[1::2]
+    st = fit_structure_teacher(a1, b1, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    target = patch_features(b2, 40_000, gen)
+    n = target.shape[0]
+    with torch.no_grad():
+        col = [st.colour(t[None])[0] for t in a2]
+        drawn = [st.drawn(t[None])[0] for t in a2]
+    dists = []
+    for al in ALPHAS:
+        ys = [((1 - al) * c + al * d).clamp(-1, 1) for c, d in zip(col, drawn, strict=True)]
+        f = patch_features(ys, 40_000, torch.Generator().manual_seed(seed + 1))[:n]
+        dists.append(swd(f, target[: f.shape[0]], torch.Generator().manual_seed(seed + 2)))
+    return ALPHAS[min(range(len(ALPHAS)), key=dists.__getitem__)], dists
+
+
 def per_pixel(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
     """A pixel map ([N, 3] -> [N, 3]) as an image map ([3, H, W] -> [3, H, W], clamped)."""
     return lambda x: fn(x.reshape(3, -1).T).T.reshape(x.shape).float().clamp(-1, 1)
@@ -152,6 +199,8 @@ def main() -> None:
     ap.add_argument("--balance", action="store_true", help="compare the transports and teachers with subject balancing")
     ap.add_argument("--structure", action="store_true", help="the structure teacher against the feature teacher")
     ap.add_argument("--alpha", action="store_true", help="with --structure: other measures of its mix (alpha)")
+    ap.add_argument("--vignette", action="store_true", help="the colour transport with a fitted vignette")
+    ap.add_argument("--choose", action="store_true", help="the structure teacher's mix chosen by validation")
     ap.add_argument("--shrink", action="store_true", help="the balanced transport with and without noise shrinkage")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
@@ -169,6 +218,10 @@ def main() -> None:
         names = ["photo", "histmatch", "reinhard", "idt30", "transport", "balanced", "teacher_bal", "structure"]
         if args.alpha:  # without the (slow) feature teacher
             names = [n for n in names if n != "teacher_bal"] + ["struct_sq", "struct_b3", "struct_b3sq"]
+    if args.vignette:
+        names = ["photo", "idt30", "transport", "balanced", "v4", "v2", "v4d", "v2d"]
+    if args.choose:
+        names = ["photo", "histmatch", "reinhard", "idt30", "transport", "balanced", "safe", "plain", "chosen"]
     if args.shrink:
         names = ["photo", "histmatch", "reinhard", "idt30", "balanced", "shrunk", "safe", "shifted"]
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
@@ -182,7 +235,40 @@ def main() -> None:
             continue
         idt = fit_idt(a, style)
         alpha = ""
-        if args.shrink:
+        if args.vignette:  # the vignette fitted after the balanced transport, which is then refitted to
+            # the style images with the vignette divided out; four forms of the gain
+            bal = ColourTable.of_transport(a, style)
+            ref = [bal(t) for t in a]
+            maps = {
+                "photo": lambda t: t, "idt30": idt, "transport": ColourTable.of_transport(a, style, balance=False),
+                "balanced": bal,
+            }  # fmt: skip
+            for name, quartic, dark in (("v4", True, False), ("v2", False, False), ("v4d", True, True),
+                                        ("v2d", False, True)):  # fmt: skip
+                v = fit_vignette(ref, style, quartic=quartic, darken_only=dark)
+                inv = [((t + 1) / vignette_gain(v, *t.shape[-2:]) - 1).clamp(-1, 1) for t in style]
+                m = ColourTable.of_transport(a, inv) if v != (0.0, 0.0) else bal
+                maps[name] = lambda t, m=m, v=v: apply_vignette(m(t), v)
+                alpha += f"{name} {v[0]:+.2f} {v[1]:+.2f} "
+            true = [p for p in desc.split(" -> ") if p.startswith("vignette")]
+            alpha += true[0] if true else "no vignette"
+        elif args.choose:
+            plain = fit_structure_teacher(a, style)
+            safe = TEACHERS["structure"](a, style)
+            al, dists = validated_alpha(a, style)
+            chosen = dataclasses.replace(plain, alpha=al)
+            alpha = f"safe {safe.alpha:.2f} plain {plain.alpha:.2f} chosen {al:.2f} " + " ".join(
+                f"{d:.3f}" for d in dists
+            )
+            maps = {
+                "photo": lambda t: t, "histmatch": lambda t, st=style: hist_match(t, st),
+                "reinhard": lambda t, st=style: reinhard(t, st), "idt30": idt,
+                "transport": ColourTable.of_transport(a, style, balance=False),
+                "balanced": ColourTable.of_transport(a, style),
+            }  # fmt: skip
+            for name, m in (("safe", safe), ("plain", plain), ("chosen", chosen)):
+                maps[name] = lambda t, m=m: m(t[None])[0]
+        elif args.shrink:
             gen = torch.Generator().manual_seed(0)
             small = [[_small(t) for t in ts] for ts in (a, style)]
             src, dst = balanced_pixels(small[0], small[1], 200_000, gen)
@@ -247,7 +333,7 @@ def main() -> None:
         bp = {n: score([m(t) for t in c], truth)["bpsnr"] for n, m in maps.items()}
         for n in names:
             gains[n].append(bp[n] - bp["idt30"])
-        best = max(bp[n] for n in ("photo", "histmatch", "reinhard", "idt30", "transport") if n in bp)
+        best = max(bp[n] for n in ("photo", "histmatch", "reinhard", "idt30") if n in bp)
         print(f"r{s:<7d} " + " ".join(f"{bp[n]:12.2f}" for n in names) + f"  best {best:.2f} {alpha}  {desc[:110]}",
               flush=True)  # fmt: skip
     print("mean gain over idt30: " + ", ".join(f"{n} {statistics.mean(g):+.2f}" for n, g in gains.items()))

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from brushwork.cli import main
+from brushwork.library import resolve
 
 TINY_SET = [
     "--set", "generator_kwargs={\"ngf\": 4, \"n_blocks\": 1, \"lut_size\": 5}", "--set", "d_ndf=8",
@@ -124,6 +125,14 @@ def test_apply_controls_export_and_metadata(
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "t.onnx")]) == 0
     assert (tmp_path / "t.onnx").stat().st_size > 0
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "t.onnx")]) == 2
+    # a style with a vignette says that the exported network leaves it out
+    meta_path = resolve("t") / "style.json"
+    meta = json.loads(meta_path.read_text())
+    meta["training"]["vignette"] = [-0.3, 0.0]
+    meta_path.write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "v.onnx")]) == 0
+    assert "vignette" in capsys.readouterr().err
     out2 = tmp_path / "o2"
     assert (
         main(["apply", "t", str(src), "--out", str(out2), "--backend", "onnxruntime", "--tile", "16", "--quiet"]) == 0
