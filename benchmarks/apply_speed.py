@@ -40,14 +40,19 @@ from brushwork.training.recipe import default_recipe
 SIZES = (256, 512, 1024, 4096)
 
 
-def make_style(root: Path, family: str, work_side: int | None = None, **kwargs: Any) -> Path:
-    """A style with seed-0 weights; ``work_side``: the photo size it says it learned from."""
+def make_style(
+    root: Path, family: str, work_side: int | None = None, vignette: tuple[float, float] | None = None, **kwargs: Any
+) -> Path:  # fmt: skip
+    """A style with seed-0 weights; ``work_side``: the photo size it says it learned from;
+    ``vignette``: the fitted vignette it carries."""
     torch.manual_seed(0)
     g = nets.create("generator", family, **kwargs)
-    folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()) + f"_side={work_side}")
+    folder = root / (family + "".join(f"_{k}={v}" for k, v in kwargs.items()) + f"_side={work_side}_v={vignette}")
     summary: dict[str, Any] = {"note": "speed benchmark weights"}
     if work_side:
         summary["work_side"] = work_side
+    if vignette:
+        summary["vignette"] = list(vignette)
     return save_style(folder, family, kwargs, g.state_dict(), summary, None)
 
 
@@ -117,6 +122,10 @@ def main() -> None:
             configs.insert(1, ("lite unpaired bf16", lite, "bf16", "torch"))
             configs.insert(4, ("lite unp. --detail 1 bf16", full, "bf16", "torch"))
             configs.insert(6, ("lite default bf16 (auto)", lite_s, "bf16", "torch"))
+            # the same with a fitted vignette (applied tile by tile over the frame)
+            configs.insert(
+                7, ("lite default + vignette (auto)", default_lite(root, None, (-0.4, 0.0)), "bf16", "torch")
+            )
         painter = make_style(root, "painter")
         configs += [("painter fp32", painter, "fp32", "torch"), ("painter onnxruntime", painter, "fp32", "onnxruntime")]
         if bf16:
@@ -158,11 +167,11 @@ def unpaired_lite(root: Path) -> Path:
     return make_style(root, "lite", **r.generator_kwargs, detail=r.detail)
 
 
-def default_lite(root: Path, work_side: int | None = None) -> Path:
+def default_lite(root: Path, work_side: int | None = None, vignette: tuple[float, float] | None = None) -> Path:
     """lite as the default recipe builds it, from pseudo-pairs or real pairs (smoothing, ink
     lines, the residual); with ``work_side`` 1024 a 6000x4000 photo runs at scale 6."""
     r = default_recipe(12)
-    return make_style(root, "lite", work_side, **r.generator_kwargs, detail=r.detail)
+    return make_style(root, "lite", work_side, vignette, **r.generator_kwargs, detail=r.detail)
 
 
 def peak_report(

@@ -587,7 +587,8 @@ def apply_vignette(
     h, w = x.shape[-2:]
     fh, fw = frame if frame is not None else (h, w)
     g = vignette_gain(coeffs, fh, fw, x.device, (origin[0], origin[1], h, w)).to(x.dtype)
-    return ((x + 1) / g - 1).clamp(-1, 1) if inverse else ((x + 1) * g - 1).clamp(-1, 1)
+    y = x + 1  # the one new tensor; the rest in place
+    return (y.div_(g) if inverse else y.mul_(g)).sub_(1).clamp_(-1, 1)
 
 
 def _ring_profile(images: list[torch.Tensor]) -> torch.Tensor:
