@@ -56,7 +56,6 @@ from brushwork.colortransfer import (
     fit_vignette,
     structure_alpha,
     tabulate,
-    vignette_gain,
 )
 from looks import parse_seeds, random_look
 from quality import SHARED, hist_match, reinhard, score, split_photos
@@ -246,7 +245,7 @@ def main() -> None:
             for name, quartic, dark in (("v4", True, False), ("v2", False, False), ("v4d", True, True),
                                         ("v2d", False, True)):  # fmt: skip
                 v = fit_vignette(ref, style, quartic=quartic, darken_only=dark)
-                inv = [((t + 1) / vignette_gain(v, *t.shape[-2:]) - 1).clamp(-1, 1) for t in style]
+                inv = [apply_vignette(t, v, inverse=True) for t in style]
                 m = ColourTable.of_transport(a, inv) if v != (0.0, 0.0) else bal
                 maps[name] = lambda t, m=m, v=v: apply_vignette(m(t), v)
                 alpha += f"{name} {v[0]:+.2f} {v[1]:+.2f} "

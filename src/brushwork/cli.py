@@ -268,13 +268,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_generator
     from .library import resolve
     from .stylefile import load_style
+    from .stylizer import vignette_of
 
-    g, meta = load_style(resolve(args.style))
+    path = resolve(args.style)
+    g, meta = load_style(path)
+    a, b = vignette_of(meta, path)
     out = Path(args.out)
     if out.exists():
         raise BrushworkError(f"{out} already exists; choose another --out")
     print(f"exported to {export_generator(g, args.format, out)}")
-    a, b = (meta.get("training") or {}).get("vignette") or [0.0, 0.0]
     if a or b:
         warn(
             f"this style also darkens the frame's edges (a vignette, gain 1 + {a:.3f} r^2 + {b:.3f} r^4, r the "

@@ -602,7 +602,7 @@ def _ring_profile(images: list[torch.Tensor]) -> torch.Tensor:
         lum = ((x + 1) / 2).mean(0).double()
         ring = (radius(*lum.shape) * VIGNETTE_RINGS).long().clamp_max(VIGNETTE_RINGS - 1).flatten()
         lum = lum.flatten() / lum.mean().clamp_min(1e-3)
-        num += torch.zeros_like(num).index_add_(0, ring, lum)
+        num.index_add_(0, ring, lum)
         den += torch.bincount(ring, minlength=VIGNETTE_RINGS).double()
     return num / den.clamp_min(1)
 

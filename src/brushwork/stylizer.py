@@ -75,7 +75,7 @@ def blend_controls(photo: torch.Tensor, styled: torch.Tensor, strength: float, p
     return out.clamp_(-1, 1) if out is not styled else out.clamp(-1, 1)
 
 
-def _vignette_of(meta: dict[str, Any], path: Path | None) -> tuple[float, float]:
+def vignette_of(meta: dict[str, Any], path: Path | None) -> tuple[float, float]:
     """The style's vignette (gain 1 + a r^2 + b r^4 over the frame; (0, 0): none), from its
     training summary; styles from before it have none."""
     v = (meta.get("training") or {}).get("vignette", [0.0, 0.0])
@@ -107,7 +107,7 @@ class Stylizer:
         self.generator = channels_last(generator.to(self.device).eval())
         self.meta = meta
         self.path = path
-        self.vignette = _vignette_of(meta, path)
+        self.vignette = vignette_of(meta, path)
         self.strength = strength
         self.preserve_color = preserve_color
         self.tile = tile

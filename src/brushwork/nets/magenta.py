@@ -151,9 +151,8 @@ class StyleEncoder(nn.Module):
                     # a thread-dependent order on CPUs, so training with this loss did not repeat
                     # exactly, nor resume exactly)
                     y = F.linear(t.flatten(1), wt.flatten(1), bias)[..., None, None]
-                    env[out] = y
-                    continue
-                y = F.conv2d(t, val(ins[1]), bias, stride=attrs.get("strides", [1, 1]), groups=attrs.get("group", 1))
+                else:
+                    y = F.conv2d(t, wt, bias, stride=attrs.get("strides", [1, 1]), groups=attrs.get("group", 1))
             elif op == "Clip":
                 y = val(ins[0]).clamp(float(val(ins[1])), float(val(ins[2])))
             elif op == "Add":

@@ -263,16 +263,18 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
             pair = F.l1_loss(g(pb).float(), pa)
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
-    if st.style_target is not None and st.style_encoder is not None:
-        sv = (st.style_encoder(fake.float()) - st.style_target).square().mean()
-        loss_g = loss_g + r.lambda_style_vec * sv
-        stats["style_vec"] = sv.item()
-    if st.style_offset is not None and st.style_encoder is not None:
-        with torch.no_grad():
-            v_in = st.style_encoder(real_a.float())
-        sd_ = (st.style_encoder(fake.float()) - v_in - st.style_offset).square().mean()
-        loss_g = loss_g + r.lambda_style_dir * sd_
-        stats["style_dir"] = sd_.item()
+    if st.style_encoder is not None:  # one pass of the encoder on the fakes serves both losses
+        v_fake = st.style_encoder(fake.float())
+        if st.style_target is not None:
+            sv = (v_fake - st.style_target).square().mean()
+            loss_g = loss_g + r.lambda_style_vec * sv
+            stats["style_vec"] = sv.item()
+        if st.style_offset is not None:
+            with torch.no_grad():
+                v_in = st.style_encoder(real_a.float())
+            sd_ = (v_fake - v_in - st.style_offset).square().mean()
+            loss_g = loss_g + r.lambda_style_dir * sd_
+            stats["style_dir"] = sd_.item()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     if structure is not None:
@@ -363,16 +365,15 @@ def train_style_run(
     style_target = style_offset = encoder = None
     if r.prior and not g.start_prior(style.tensors):
         raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
-    if r.lambda_style_vec > 0:
+    if r.lambda_style_vec > 0 or r.lambda_style_dir > 0:
         from ..nets.magenta import mean_style_vector, style_encoder
 
-        style_target = mean_style_vector(style.tensors).to(dev)[None]
         encoder = style_encoder().to(dev)
-    if r.lambda_style_dir > 0:
-        from ..nets.magenta import mean_style_vector, style_encoder
-
-        style_offset = (mean_style_vector(style.tensors) - mean_style_vector(content.tensors)).to(dev)[None]
-        encoder = style_encoder().to(dev)
+        style_mean = mean_style_vector(style.tensors).to(dev)[None]
+        if r.lambda_style_vec > 0:
+            style_target = style_mean
+        if r.lambda_style_dir > 0:
+            style_offset = style_mean - mean_style_vector(content.tensors).to(dev)[None]
     if r.colour_start == "idt":
         # the colour stage starts at the set-level colour transfer (deterministic, so a
         # resumed run rebuilds the same start for the smoothness prior)
