@@ -237,7 +237,7 @@ def main() -> None:
             @torch.no_grad()
             def probe(at: int, g: torch.nn.Module, truth: list[torch.Tensor] = truth, trace: list = trace) -> None:
                 dev = next(g.parameters()).device
-                row = {"step": at, **score([g(t[None].to(dev))[0].float().cpu() for t in c], truth)}
+                row = {"step": at, **score([g.texture(g(t[None].to(dev)))[0].float().cpu() for t in c], truth)}
                 trace.append(row)
                 print(f"    step {at}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step"), flush=True)
 

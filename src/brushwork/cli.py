@@ -283,6 +283,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
             "distance from the centre, 1 in the corners), which brushwork applies after the network; "
             "the exported file is the network alone"
         )
+    if g.has_texture:
+        warn(
+            "this style also draws a texture locked to the frame (a screen: halftone dots, hatching or grain), "
+            "which brushwork applies after the network at each pixel's place in the picture; the exported file "
+            "is the network alone"
+        )
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import struct
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError
 
@@ -33,14 +34,18 @@ KWARG_BOUNDS: dict[str, tuple[float, float]] = {
     "hidden": (1, 8192), "n_layers": (1, 8), "scales": (1, 4),
 }  # fmt: skip
 
+LIST_KWARGS = {"screen"}  # the arguments that are lists of numbers (bounded in check_kwargs)
+
 Scalar = StrictBool | StrictInt | StrictFloat | str
+# a list argument (lite's screen: spatial frequencies in cycles per pixel, fy and fx in turn)
+Numbers = Annotated[list[StrictInt | StrictFloat], Field(max_length=16)]
 
 
 class GeneratorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["generator", "noise_generator"] = "generator"
-    kwargs: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
+    kwargs: dict[str, Scalar | Numbers | None] = Field(default_factory=dict, max_length=32)
 
 
 class StyleMeta(BaseModel):
@@ -106,6 +111,12 @@ def check_kwargs(where: str, spec: GeneratorSpec) -> None:
         if key not in params or params[key].default is inspect.Parameter.empty:
             raise BrushworkError(f"{where}: {field} is not an argument of {spec.name}")
         check_like(f"{where}: {field}", params[key].default, value)
+        if isinstance(value, list):
+            if key not in LIST_KWARGS:
+                raise BrushworkError(f"{where}: {field} cannot be a list")
+            if len(value) % 2 or not all(math.isfinite(v) and abs(v) <= 0.5 for v in value):
+                raise BrushworkError(f"{where}: {field} must be pairs of frequencies in [-0.5, 0.5], got {value!r}")
+            continue
         if isinstance(value, int | float) and not isinstance(value, bool):
             if key not in KWARG_BOUNDS:
                 raise BrushworkError(f"{where}: {field} has no known bound")

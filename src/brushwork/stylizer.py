@@ -210,6 +210,13 @@ class Stylizer:
             x = x.to(self.device).contiguous(memory_format=torch.channels_last)
             return self.generator(x).float().cpu().contiguous()
 
+    def _texture(self, y: torch.Tensor, top: int, left: int) -> torch.Tensor:
+        """The generator's frame-locked texture stage (float32), on the network's output."""
+        if not self.generator.has_texture:
+            return y
+        with torch.no_grad():
+            return self.generator.texture(y.to(self.device), top, left).float().cpu()
+
     def stylize_tensor(
         self,
         x: torch.Tensor,
@@ -243,8 +250,8 @@ class Stylizer:
 
         def run(window: torch.Tensor, top: int, left: int) -> torch.Tensor:
             photo = _as_float(window)
-            # the style's vignette, over the whole frame (tiles at their place in it)
-            y = apply_vignette(net(photo), self.vignette, (h, w), (top, left))
+            # the style's texture and vignette, locked to the frame (tiles at their place in it)
+            y = apply_vignette(self._texture(net(photo), top, left), self.vignette, (h, w), (top, left))
             if strength == 1.0 and not preserve_color:
                 return y.clamp_(-1, 1)
             return blend_controls(photo.cpu(), y, strength, preserve_color)

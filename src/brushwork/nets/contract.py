@@ -15,6 +15,11 @@ Applying (``Stylizer``, ``tiling``, ``export``):
 * ``detail`` / ``set_detail(d)``: how much of a spatial residual is applied, where the
   family has one (``None``: no such control).
 * ``settings()``: forward-pass settings that are not weights (export caches key on them).
+* ``texture(y, top, left)``: a stage locked to the frame (lite: the screen of halftone,
+  hatching, grain), applied to the forward pass's output ``y`` of the window whose first
+  pixel is (top, left) in the whole image; the identity for families without one. It is
+  not part of ``forward`` (nor of an exported ONNX file), since it needs the position;
+  ``has_texture`` says whether there is one.
 
 Training (``training/style.py``):
 * ``param_groups()``: (base, fast) parameters; the fast group learns at ``lr_lut_mult``
@@ -24,6 +29,8 @@ Training (``training/style.py``):
 * ``start_colour(transfer, smooth)``: start the colour stage at a fitted colour transfer (its table
   blurred by ``smooth`` in colour units); False if
   the family has none.
+* ``start_texture(style_images, seed)``: fit the frame-locked texture stage to the texture
+  the style images show (lite: its screen, by regression, then held); False if none.
 * ``start_prior(style_images)``: start from pretrained weights conditioned on the style
   images (painter: Magenta's transfer network and the folder's style vector); False if the
   family has no prior.
@@ -71,6 +78,11 @@ class StyleGenerator(nn.Module):
     def settings(self) -> dict[str, Any]:
         return {}
 
+    has_texture: bool = False
+
+    def texture(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
+        return y
+
     # ---- training ----------------------------------------------------------------------
     def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         return [p for p in self.parameters() if p.requires_grad], []
@@ -85,6 +97,9 @@ class StyleGenerator(nn.Module):
         return False
 
     def start_prior(self, style_images: list[torch.Tensor]) -> bool:
+        return False
+
+    def start_texture(self, style_images: list[torch.Tensor], seed: int = 0) -> bool:
         return False
 
     def structure_stage(self) -> nn.Module | None:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
+from ..screens import position_features, screen_phases
 from .contract import StyleGenerator
 from .registry import register
 
@@ -210,6 +211,79 @@ class Structure(nn.Module):
         return colour + m * (self.ink_colour.to(colour.dtype).view(1, 3, 1, 1) - colour)
 
 
+class Screen(nn.Module):
+    """A texture locked to the frame: halftone dots, hatching, grain (``screens.py``).
+
+    A per-pixel network reads the output colour and the position features (waves at the
+    screen's measured frequencies and a noise plane) and adds a pattern, of which only the
+    part that averages out over a screen period is kept: ``y + t - box(t)``. So the stage
+    changes texture only; the colour that the pixel and pair losses pin down is left where
+    it was, and a texture whose phase no photo predicts costs nothing in those losses.
+    Its last layer starts near 0 (the identity). Computed in float32; ``scale`` as for
+    ``Structure`` (set by whoever applies the style)."""
+
+    def __init__(self, freqs: list[float], hidden: int = 16) -> None:
+        super().__init__()
+        f = torch.tensor(freqs, dtype=torch.float32).reshape(-1, 2)
+        if f.shape[0] == 0 or not bool(torch.isfinite(f).all()) or float(f.norm(dim=1).min()) <= 0:
+            raise ValueError(f"a screen needs non-zero finite frequencies [fy, fx, ...], got {freqs!r}")
+        self.register_buffer("freqs", f, persistent=False)
+        self.scale = 1
+        self.fc1 = nn.Conv2d(3 + 2 * f.shape[0] + 1, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, 3, 1)
+        nn.init.normal_(self.fc2.weight, std=1e-3)
+        nn.init.zeros_(self.fc2.bias)
+
+    @property
+    def reach(self) -> int:
+        """Half the box that removes the pattern's mean: half the screen's longest period."""
+        return max(1, math.ceil(0.5 * self.scale / float(self.freqs.norm(dim=1).min())))
+
+    def draw(self, y: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """y [B, 3, H, W] with position features pos [B or 1, 2K + 1, H, W] -> textured y."""
+        with torch.autocast(y.device.type, enabled=False):
+            yf = y.float()
+            t = self.fc2(F.relu(self.fc1(torch.cat([yf, pos.expand(y.shape[0], -1, -1, -1)], 1))))
+            return yf + t - _box(t, self.reach)
+
+    def forward(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
+        h, w = y.shape[-2:]
+        return self.draw(y, position_features(self.freqs, h, w, top, left, self.scale, y.device)[None])
+
+    def fit(self, images: list[torch.Tensor], steps: int = 200, crops: int = 8, side: int = 96, seed: int = 0) -> None:
+        """Start from the screen the style images show: each image's phase of every wave is
+        measured (``screens.screen_phases``), and the stage learns by regression to put back
+        the image's texture on its own low band (its local mean over the stage's box), on
+        random crops. Where the images have no screen, nothing lines up with the waves and
+        the stage stays near 0. Deterministic for a seed."""
+        gen = torch.Generator().manual_seed(seed)
+        reach = self.reach
+        sized = [t.float() for t in images if min(t.shape[-2:]) >= side]
+        if not sized:
+            return
+        phases = [screen_phases(t, self.freqs.cpu(), reach) for t in sized]
+        dev = self.fc1.weight.device
+        opt = torch.optim.Adam(self.parameters(), lr=3e-3)
+        for _ in range(steps):
+            ys, pos, targets = [], [], []
+            for _ in range(crops):
+                i = int(torch.randint(len(sized), (), generator=gen))
+                img = sized[i]
+                top = int(torch.randint(img.shape[-2] - side + 1, (), generator=gen))
+                left = int(torch.randint(img.shape[-1] - side + 1, (), generator=gen))
+                crop = img[:, top : top + side, left : left + side]
+                targets.append(crop)
+                ys.append(_box(crop[None], reach)[0])
+                pos.append(position_features(self.freqs.cpu(), side, side, top, left, 1, phases=phases[i]))
+            y, p, target = (torch.stack(v).to(dev) for v in (ys, pos, targets))
+            out = self.draw(y, p)
+            m = reach  # the box sees past the crop's border there
+            loss = (out - target)[..., m:-m, m:-m].abs().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+
 class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
@@ -227,15 +301,18 @@ class LiteGenerator(StyleGenerator):
     ``structure`` (the global smoothing and ink-line stage), ``lines`` (whether that stage
     draws lines or only smooths), ``detail`` (how much of the spatial residual the output
     adds: 1 in training; a style learned unpaired from a small set is saved with 0, and its
-    forward pass then skips the convolutions)."""
+    forward pass then skips the convolutions), ``screen`` (the frequencies of a texture locked
+    to the frame, measured by ``screens.fit_screen``, as fy, fx, fy, fx, ...; None: no such
+    stage)."""
 
     def __init__(
         self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
-        lines: bool = True, detail: float = 1.0,
+        lines: bool = True, detail: float = 1.0, screen: list[float] | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.detail = float(detail)
         self.structure = Structure(lines=lines) if structure else None
+        self.screen = Screen(screen) if screen else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
         pad = {"padding": 1}
@@ -277,17 +354,26 @@ class LiteGenerator(StyleGenerator):
     # ---- the generator contract (nets/contract.py) ----------------------------------------
     @property
     def scale(self) -> int:
-        return self.structure.scale if self.structure is not None else 1
+        stage = self.structure if self.structure is not None else self.screen
+        return stage.scale if stage is not None else 1
 
     @property
     def has_scale(self) -> bool:
-        return self.structure is not None
+        return self.structure is not None or self.screen is not None
 
     def set_scale(self, k: int) -> None:
-        if self.structure is not None:
-            self.structure.scale = int(k)
-        elif k != 1:
+        if self.structure is None and self.screen is None and k != 1:
             super().set_scale(k)
+        for stage in (self.structure, self.screen):
+            if stage is not None:
+                stage.scale = int(k)
+
+    @property
+    def has_texture(self) -> bool:
+        return self.screen is not None
+
+    def texture(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
+        return y if self.screen is None else self.screen(y, top, left)
 
     def set_detail(self, d: float) -> None:
         if not 0.0 <= d <= 1.0:
@@ -311,6 +397,17 @@ class LiteGenerator(StyleGenerator):
 
     def regularizers(self) -> dict[str, torch.Tensor]:
         return {"lut_tv": self.lut.smoothness()}
+
+    def start_texture(self, style_images: list[torch.Tensor], seed: int = 0) -> bool:
+        """Fit the screen to the style images, then hold it: trained on with the adversarial
+        loss it lost a third to half of the texture it had fitted in 300 steps (the style
+        vector's distance to the set's rose from 1.28 to 1.42-1.52 on a halftone look whose
+        true outputs score 1.26; docs/benchmarks.md), while the rest learns around it."""
+        if self.screen is None:
+            return False
+        self.screen.fit(style_images, seed=seed)
+        self.screen.requires_grad_(False)
+        return True
 
     def start_colour(self, transfer: Any, smooth: float = 0.0) -> bool:
         from ..colortransfer import idt_table
@@ -347,7 +444,8 @@ class LiteGenerator(StyleGenerator):
         """Approximate peak activation bytes per pixel of a forward pass (float32; the tile
         planner's budget): the structure stage adds full-resolution guide, coefficient and
         edge planes."""
-        return 320 if self.structure is None else 400
+        screen = 0 if self.screen is None else 160  # position features, hidden layer, pattern
+        return (320 if self.structure is None else 400) + screen
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.detail == 0.0:

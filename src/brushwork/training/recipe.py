@@ -100,6 +100,10 @@ class StyleRecipe(RecipeBase):
     # transport of the content photos, learn the look from the style images with it divided
     # out, and save it with the style, which applies it over the whole frame at any size
     vignette: bool = False
+    # lite: a texture locked to the frame (halftone dots, hatching): the sets' excess spatial
+    # frequencies are measured (screens.fit_screen), the generator's screen stage is fitted
+    # to the style images' texture at them, and the other losses learn around it
+    screen: bool = False
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)
     prior: bool = False
@@ -152,6 +156,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
         if self.line_calibration and self.generator != "lite":
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
+        if self.screen and self.generator != "lite":
+            raise BrushworkError(f"screen needs the lite generator, not {self.generator!r}")
         if self.prior and self.generator != "painter":
             raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
         if self.teacher and self.teacher not in TEACHERS:
@@ -193,6 +199,9 @@ def default_recipe(
             # a generator sees crops, not where in the frame they lie: the vignette is
             # measured from the sets and applied over the frame (docs/benchmarks.md)
             r.vignette = True
+            # nor where a halftone dot or a hatching stroke falls: the screen is measured
+            # from the style images and drawn at each pixel's place in the frame
+            r.screen = True
             r.lambda_idt_pix = 0.0
         if unpaired:
             r.lr_lut_mult = 5.0

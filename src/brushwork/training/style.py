@@ -47,6 +47,7 @@ from ..losses import (
     patch_swd,
     r1_penalty,
 )
+from ..screens import fit_screen
 from ..stylefile import save_style
 from .distributed import Dist, from_env
 from .loop import (
@@ -221,6 +222,9 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
         src = torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a
         out, residual = g.split(src) if r.lambda_res > 0 else (g(src), None)
+        # the frame-locked texture (lite's screen) joins every loss but the pairs': its phase
+        # is the frame's, which no teacher predicts (crops are taken at origin 0)
+        out = g.texture(out)
         fake = out[: r.batch]
         # discriminator step on detached fakes
         loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
@@ -303,7 +307,7 @@ def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> 
                 if s < 1
                 else t[None]
             )
-            y = g(x.to(device)).float().cpu()
+            y = g.texture(g(x.to(device))).float().cpu()
             cols.append(torch.cat([x[0], y[0].clamp(-1, 1)], dim=1))  # before over after
     h = min(c.shape[1] for c in cols)
     return tensor_to_pil(torch.cat([c[:, :h] for c in cols], dim=2))
@@ -348,6 +352,12 @@ def train_style_run(
         vignette = fit_vignette([start(t) for t in content.tensors], style.tensors)
         if vignette != (0.0, 0.0):
             style = ImageBank.from_tensors([apply_vignette(t, vignette, inverse=True) for t in style.tensors])
+    g_kwargs = dict(r.generator_kwargs)
+    if r.screen:
+        # the frequencies of a texture fixed to the frame (halftone, hatching), measured
+        # from the sets; the generator's screen stage learns what to draw with them
+        # (none on images too small to measure)
+        g_kwargs["screen"] = [f for pair in fit_screen(content.tensors, style.tensors) for f in pair] or None
     if pairs is None and r.teacher:
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
         # structure onto the style images (deterministic, so a resumed run rebuilds them)
@@ -360,7 +370,7 @@ def train_style_run(
 
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
-    g = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
+    g = nets.channels_last(nets.create("generator", r.generator, **g_kwargs).to(dev))
     d = nets.channels_last(_discriminator(r).to(dev))
     style_target = style_offset = encoder = None
     if r.prior and not g.start_prior(style.tensors):
@@ -380,12 +390,14 @@ def train_style_run(
         g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
     elif r.colour_start == "transport":  # MKL + 10 IDT rotations, smoothed (colortransfer.py)
         g.start_colour(fit_colour_transport(content.tensors, style.tensors, seed=seed), smooth=COLOUR_SMOOTH)
+    if r.screen:  # the screen is fitted to the texture the style images show, then held
+        g.start_texture(style.tensors, seed=seed)
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)
         nets_["MLP"] = mlp
     if r.method == "cyclegan":
-        g_b = nets.channels_last(nets.create("generator", r.generator, **r.generator_kwargs).to(dev))
+        g_b = nets.channels_last(nets.create("generator", r.generator, **g_kwargs).to(dev))
         d_b = nets.channels_last(_discriminator(r).to(dev))
         nets_.update({"G_B": g_b, "D_B": d_b})
     # each generator says which of its parameters learn fast (lite: its global stages)
@@ -451,7 +463,9 @@ def train_style_run(
         return dd.average_stats(method_step(state, real_a, real_b))
 
     def sample(at: int) -> None:
-        save_grid([sample_src, ema.model(sample_src).float()], run_dir / "samples" / f"step_{at:06d}.png")
+        save_grid(
+            [sample_src, ema.model.texture(ema.model(sample_src)).float()], run_dir / "samples" / f"step_{at:06d}.png"
+        )
 
     last, step_times = run_loop(
         budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet) if dd.main else None, step,
@@ -487,7 +501,7 @@ def train_style_run(
             f"{budget.minutes} minutes: with a style set this small, more steps learn the differences between "
             "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)"
         )
-    g_kw = nets.full_kwargs("generator", r.generator, **r.generator_kwargs)
+    g_kw = nets.full_kwargs("generator", r.generator, **g_kwargs)
     if g_final.detail is not None:  # the residual trains at full strength; the style applies r.detail of it
         g_final.set_detail(r.detail)
         g_kw["detail"] = r.detail

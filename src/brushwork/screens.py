@@ -1,0 +1,157 @@
+"""Position-locked texture: the screens of halftone prints, hatching and paper grain.
+
+A halftone screen or a hatching is a pattern fixed to the page: the same dots or strokes
+at the same spacing and angle over every picture of a look, its phase tied to the frame
+rather than to anything in the photo. A network that sees the photo alone cannot draw it
+(nothing in its input says where a dot goes), and a pixel loss against a teacher that
+cannot predict its phase teaches it to leave the texture out. Two pieces let lite learn it:
+
+* ``fit_screen``: the screen's spatial frequencies, measured from the sets: the mean power
+  spectrum of the style images' luminance against the content photos', and the strongest
+  narrow peaks of their ratio above its local level (broad changes, such as a softer or a
+  more contrasted look, raise or lower the ratio smoothly and leave no peak);
+* ``position_features``: cosine and sine waves at those frequencies and a hashed noise
+  plane (grain), computed from each pixel's place in the frame, so a tile of a large photo
+  gets the same pattern as the whole image would.
+
+The network stage that learns what to draw with them is ``nets.lite.Screen``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .color import luminance
+
+WINDOW = 128  # side of the windows whose power spectra are averaged
+SCREEN_FREQS = 3  # how many peaks a screen keeps
+MIN_PERIOD, MAX_PERIOD = 2.2, 16.0  # the periods (px) a screen may have
+_NOISE_SALT = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D)
+
+
+def power_spectrum(images: list[torch.Tensor], window: int = WINDOW) -> torch.Tensor:
+    """Mean power spectrum [window, window // 2 + 1] of the luminance of [3, H, W] images
+    over non-overlapping ``window``-px squares (each centred and Hann-windowed)."""
+    hann = torch.hann_window(window, periodic=False, dtype=torch.float64)
+    taper = hann[:, None] * hann[None, :]
+    total = torch.zeros(window, window // 2 + 1, dtype=torch.float64)
+    n = 0
+    for t in images:
+        lum = luminance(t[None].double())[0, 0]
+        h, w = lum.shape
+        if h < window or w < window:
+            continue
+        tiles = lum[: h // window * window, : w // window * window].unfold(0, window, window).unfold(1, window, window)
+        tiles = tiles.reshape(-1, window, window)
+        tiles = (tiles - tiles.mean((1, 2), keepdim=True)) * taper
+        total += torch.fft.rfft2(tiles).abs().square().sum(0)
+        n += tiles.shape[0]
+    if n == 0:
+        raise ValueError(f"no image is {window} px on both sides: too small to measure a texture's spectrum")
+    return total / n
+
+
+def fit_screen(
+    content: list[torch.Tensor], style: list[torch.Tensor], k: int = SCREEN_FREQS, window: int = WINDOW
+) -> list[list[float]]:
+    """The ``k`` spatial frequencies [(fy, fx) in cycles per pixel] at which the style set's
+    luminance has the most power beyond the content photos', relative to the ratio's own
+    level around each frequency (a 9 x 9-bin neighbourhood): the screen's waves and their
+    harmonics when the look has one; when it has none, the strongest chance peaks, whose
+    weight the network then learns to leave near 0. Deterministic. None ([]) when either
+    set has no image of ``window`` px on both sides (too small to measure)."""
+    if not any(min(t.shape[-2:]) >= window for t in content) or not any(min(t.shape[-2:]) >= window for t in style):
+        return []
+    ps, pc = power_spectrum(style, window), power_spectrum(content, window)
+    eps = 1e-12 + 1e-6 * float(torch.cat([ps.flatten(), pc.flatten()]).mean())
+    ratio = (ps + eps).log() - (pc + eps).log()  # [window, window//2 + 1]
+    # its local level: mean over 9 x 9 bins (circular along fy, the full axis of rfft2)
+    padded = F.pad(ratio[None, None], (0, 0, 4, 4), mode="circular")
+    padded = F.pad(padded, (4, 4, 0, 0), mode="replicate")
+    level = F.avg_pool2d(padded, 9, stride=1)[0, 0]
+    peak = ratio - level
+    fy = torch.fft.fftfreq(window, dtype=torch.float64)[:, None].expand_as(ratio)
+    fx = torch.fft.rfftfreq(window, dtype=torch.float64)[None, :].expand_as(ratio)
+    radius = (fy.square() + fx.square()).sqrt()
+    # one of each conjugate pair (fx > 0, or fx = 0 with fy > 0), periods in range
+    ok = (radius >= 1 / MAX_PERIOD) & (radius <= 1 / MIN_PERIOD) & ((fx > 0) | (fy > 0))
+    # local maxima only (3 x 3), so one peak is not counted twice
+    local = F.max_pool2d(F.pad(peak[None, None], (1, 1, 1, 1), mode="replicate"), 3, stride=1)[0, 0]
+    score = torch.where(ok & (peak >= local), peak, torch.full_like(peak, -math.inf))
+    order = torch.argsort(score.flatten(), descending=True)[:k]
+    coarse = torch.stack([fy.flatten()[order], fx.flatten()[order]], 1)
+    fine = refine_frequencies(style, coarse, 1.0 / window)
+    return [[round(float(a), 6), round(float(b), 6)] for a, b in fine.tolist()]
+
+
+def refine_frequencies(images: list[torch.Tensor], freqs: torch.Tensor, step: float, grid: int = 9) -> torch.Tensor:
+    """Each of ``freqs`` [K, 2] moved, within half a bin (``step``) either way, to where the
+    images' luminance has the most power summed over whole images (a sharper measure than a
+    window's bin: a wave 1/8 of a bin off drifts by half a period over 500 px)."""
+    offsets = (torch.arange(grid, dtype=torch.float64) / (grid - 1) - 0.5) * step
+    dy, dx = torch.meshgrid(offsets, offsets, indexing="ij")
+    cand = freqs.double()[:, None, :] + torch.stack([dy.flatten(), dx.flatten()], 1)[None]  # [K, G, 2]
+    cand = cand.reshape(-1, 2)
+    power = torch.zeros(cand.shape[0], dtype=torch.float64)
+    for t in images:
+        lum = luminance(t[None].double())[0, 0]
+        band = lum - lum.mean()
+        h, w = band.shape
+        ey = torch.exp(-2j * math.pi * cand[:, :1] * torch.arange(h, dtype=torch.float64))  # [C, H]
+        ex = torch.exp(-2j * math.pi * cand[:, 1:] * torch.arange(w, dtype=torch.float64))  # [C, W]
+        coeff = ((band.to(torch.complex128) @ ex.T).T * ey).sum(1)  # [C]
+        power += coeff.abs().square()
+    best = power.reshape(freqs.shape[0], -1).argmax(1)
+    return cand.reshape(freqs.shape[0], -1, 2)[torch.arange(freqs.shape[0]), best].float()
+
+
+def _hash(iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash of integer coordinates (int64 tensors), uniform in [0, 2^32)."""
+    m = 0xFFFFFFFF
+    h = (iy * _NOISE_SALT[0] + ix * _NOISE_SALT[1]) & m
+    h = ((h ^ (h >> 16)) * _NOISE_SALT[2]) & m
+    h = ((h ^ (h >> 13)) * _NOISE_SALT[0]) & m
+    return h ^ (h >> 16)
+
+
+def screen_phases(image: torch.Tensor, freqs: torch.Tensor, reach: int) -> torch.Tensor:
+    """[K] the phase (radians) of each frequency's wave in a [3, H, W] image: the angle of
+    the luminance's Fourier coefficient there, after its local mean over a (2 reach + 1)-px
+    box is taken out. Where the image is screened, position features with these phases
+    line up with its dots or strokes."""
+    lum = luminance(image[None].double())
+    k = 2 * reach + 1
+    band = (lum - F.avg_pool2d(F.pad(lum, (reach,) * 4, mode="replicate"), k, stride=1))[0, 0]
+    h, w = band.shape
+    f = freqs.double()
+    ey = torch.exp(-2j * math.pi * f[:, :1] * torch.arange(h, dtype=torch.float64))  # [K, H]
+    ex = torch.exp(-2j * math.pi * f[:, 1:] * torch.arange(w, dtype=torch.float64))  # [K, W]
+    coeff = torch.einsum("ky,yx,kx->k", ey, band.to(torch.complex128), ex)
+    return torch.angle(coeff)  # cos(2 pi f.p + phase) peaks where the band's wave does
+
+
+def position_features(
+    freqs: torch.Tensor, h: int, w: int, top: int = 0, left: int = 0, scale: int = 1,
+    device: torch.device | None = None, phases: torch.Tensor | None = None,
+) -> torch.Tensor:  # fmt: skip
+    """[2K + 1, h, w] float32: cos and sin of 2 pi f.(y, x) for each of the K frequencies
+    ``freqs`` [K, 2] (cycles per pixel of the training images) and a noise plane uniform in
+    [-1, 1], at the pixels (top + i, left + j) of the frame. At ``scale`` k (a photo k times
+    the training images' size) the waves are k times longer and the noise comes in k x k
+    blocks, so the texture keeps its size relative to the picture. ``phases`` [K] (radians)
+    shift the waves (to line them up with a screened image's own; 0 when applying)."""
+    ys = torch.arange(top, top + h, dtype=torch.float64, device=device)
+    xs = torch.arange(left, left + w, dtype=torch.float64, device=device)
+    f = freqs.to(device=device, dtype=torch.float64) / scale
+    # the phase in turns, reduced to [0, 1) before the trigonometry (exact for large frames)
+    turns = torch.remainder(f[:, 0, None, None] * ys[:, None] + f[:, 1, None, None] * xs[None, :], 1.0)
+    angle = (2 * math.pi) * turns
+    if phases is not None:
+        angle = angle + phases.to(device=device, dtype=torch.float64)[:, None, None]
+    iy = torch.div(torch.arange(top, top + h, device=device), scale, rounding_mode="floor")
+    ix = torch.div(torch.arange(left, left + w, device=device), scale, rounding_mode="floor")
+    noise = _hash(iy[:, None], ix[None, :]).double() / 2**31 - 1.0
+    return torch.cat([angle.cos(), angle.sin(), noise[None]]).float()
