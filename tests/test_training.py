@@ -287,3 +287,34 @@ def test_recipe_settings_are_type_checked() -> None:
         default_recipe(12, teacher=0)
     r = default_recipe(12, lr_g=1, crop_scale=[1, 2])  # whole numbers where numbers go are fine
     assert r.lr_g == 1.0 and isinstance(r.lr_g, float) and r.crop_scale == (1.0, 2.0)
+
+
+def test_a_screened_style_resumes_exactly_and_applies(tmp_path: Path) -> None:
+    """Images large enough to measure a screen: the fitted screen is saved with the style,
+    an interrupted run resumes to the same weights, and the style applies at any size."""
+    from conftest import make_images
+
+    from brushwork.stylizer import Stylizer
+
+    photos = make_images(tmp_path / "big_photos", 3, seed=1, size=(160, 136))
+    styles = make_images(tmp_path / "big_style", 3, seed=2, size=(160, 136), tint=(40, 0, -30))
+    kw = {"steps": 4, "size": 32, "seed": 5, "quiet": True, "device": "cpu", "generator": "lite",
+          "recipe": {**TINY, "max_side": 160}}  # fmt: skip
+    full = brushwork.train_style(styles, photos, name="full", **kw)
+    meta = json.loads((full / "style.json").read_text())
+    assert len(meta["generator"]["kwargs"]["screen"]) == 6  # three waves, fy and fx each
+
+    def stop_at_2(step: int, stats: dict[str, float]) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BrushworkError, match="--resume"):
+        brushwork.train_style(styles, photos, name="cut", on_step=stop_at_2, **kw)
+    resumed = brushwork.train_style(styles, photos, name="cut", resume=True, **kw)
+    a, b = weights(full), weights(resumed)
+    assert a.keys() == b.keys() and any(k.startswith("screen.") for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    st = Stylizer.load(full, device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 150, 170) * 2 - 1
+    assert torch.allclose(st.stylize_tensor(x, tile=64), st.stylize_tensor(x), atol=2e-3)

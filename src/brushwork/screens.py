@@ -117,20 +117,34 @@ def _hash(iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
     return h ^ (h >> 16)
 
 
-def screen_phases(image: torch.Tensor, freqs: torch.Tensor, reach: int) -> torch.Tensor:
-    """[K] the phase (radians) of each frequency's wave in a [3, H, W] image: the angle of
-    the luminance's Fourier coefficient there, after its local mean over a (2 reach + 1)-px
-    box is taken out. Where the image is screened, position features with these phases
-    line up with its dots or strokes."""
+def screen_phases(
+    image: torch.Tensor, freqs: torch.Tensor, reach: int, region: tuple[slice, slice] | None = None
+) -> torch.Tensor:  # fmt: skip
+    """[K] the phase (radians) of each frequency's wave in a [3, H, W] image, in the frame's
+    coordinates: the angle of the luminance's Fourier coefficient there, after its local
+    mean over a (2 reach + 1)-px box is taken out, measured over ``region`` (rows, columns;
+    the whole image if None). Where the image is screened, position features with these
+    phases line up with its dots or strokes."""
     lum = luminance(image[None].double())
     k = 2 * reach + 1
     band = (lum - F.avg_pool2d(F.pad(lum, (reach,) * 4, mode="replicate"), k, stride=1))[0, 0]
+    if region is not None:
+        mask = torch.zeros_like(band)
+        mask[region] = 1.0
+        band = band * mask
     h, w = band.shape
     f = freqs.double()
     ey = torch.exp(-2j * math.pi * f[:, :1] * torch.arange(h, dtype=torch.float64))  # [K, H]
     ex = torch.exp(-2j * math.pi * f[:, 1:] * torch.arange(w, dtype=torch.float64))  # [K, W]
     coeff = torch.einsum("ky,yx,kx->k", ey, band.to(torch.complex128), ex)
     return torch.angle(coeff)  # cos(2 pi f.p + phase) peaks where the band's wave does
+
+
+def halves(h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """The two halves of an h x w frame, split across its longer side."""
+    if h >= w:
+        return (slice(0, h // 2), slice(0, w)), (slice(h // 2, h), slice(0, w))
+    return (slice(0, h), slice(0, w // 2)), (slice(0, h), slice(w // 2, w))
 
 
 def position_features(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
-from ..screens import position_features, screen_phases
+from ..screens import halves, position_features, screen_phases
 from .contract import StyleGenerator
 from .registry import register
 
@@ -215,12 +215,15 @@ class Screen(nn.Module):
     """A texture locked to the frame: halftone dots, hatching, grain (``screens.py``).
 
     A per-pixel network reads the output colour and the position features (waves at the
-    screen's measured frequencies and a noise plane) and adds a pattern, of which only the
-    part that averages out over a screen period is kept: ``y + t - box(t)``. So the stage
+    screen's measured frequencies and a noise plane) and adds a pattern: its output minus
+    its output at the same colour with the position features at 0 (so nothing that depends
+    on the colour alone, such as a sharpening, passes for texture), of which only the part
+    that averages out over a screen period is kept: ``y + t - box(t)``. So the stage
     changes texture only; the colour that the pixel and pair losses pin down is left where
     it was, and a texture whose phase no photo predicts costs nothing in those losses.
-    Its last layer starts near 0 (the identity). Computed in float32; ``scale`` as for
-    ``Structure`` (set by whoever applies the style)."""
+    Its last layer starts near 0 (the identity); training fits it to the style images
+    (``fit``) and then holds it. Computed in float32; ``scale`` as for ``Structure`` (set by
+    whoever applies the style)."""
 
     def __init__(self, freqs: list[float], hidden: int = 16) -> None:
         super().__init__()
@@ -230,9 +233,8 @@ class Screen(nn.Module):
         self.register_buffer("freqs", f, persistent=False)
         self.scale = 1
         self.fc1 = nn.Conv2d(3 + 2 * f.shape[0] + 1, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, 3, 1)
+        self.fc2 = nn.Conv2d(hidden, 3, 1, bias=False)  # a constant would cancel in the difference
         nn.init.normal_(self.fc2.weight, std=1e-3)
-        nn.init.zeros_(self.fc2.bias)
 
     @property
     def reach(self) -> int:
@@ -243,7 +245,12 @@ class Screen(nn.Module):
         """y [B, 3, H, W] with position features pos [B or 1, 2K + 1, H, W] -> textured y."""
         with torch.autocast(y.device.type, enabled=False):
             yf = y.float()
-            t = self.fc2(F.relu(self.fc1(torch.cat([yf, pos.expand(y.shape[0], -1, -1, -1)], 1))))
+            w = self.fc1.weight
+            hy = F.conv2d(yf, w[:, :3], self.fc1.bias)
+            hp = F.conv2d(pos.float(), w[:, 3:])
+            # the same network at the same colour with the position features at 0 is taken
+            # away: no function of the colour alone (a sharpening, say) can pass for texture
+            t = F.conv2d(F.relu(hy + hp) - F.relu(hy), self.fc2.weight)
             return yf + t - _box(t, self.reach)
 
     def forward(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
@@ -251,30 +258,38 @@ class Screen(nn.Module):
         return self.draw(y, position_features(self.freqs, h, w, top, left, self.scale, y.device)[None])
 
     def fit(self, images: list[torch.Tensor], steps: int = 200, crops: int = 8, side: int = 96, seed: int = 0) -> None:
-        """Start from the screen the style images show: each image's phase of every wave is
-        measured (``screens.screen_phases``), and the stage learns by regression to put back
-        the image's texture on its own low band (its local mean over the stage's box), on
-        random crops. Where the images have no screen, nothing lines up with the waves and
-        the stage stays near 0. Deterministic for a seed."""
+        """Start from the screen the style images show, learned by regression: the stage puts
+        an image's texture back on its own low band (its local mean over the stage's box),
+        on random crops. The waves' phases come from the *other* half of the same image
+        (``screens.screen_phases``): a screen is one lattice over the whole page, so its phase
+        measured on one half lines the waves up with the dots on the other, while a subject's
+        periodic detail (a fence, a striped shirt) is local, its phases do not carry over, and
+        the stage learns nothing from it. Deterministic for a seed."""
         gen = torch.Generator().manual_seed(seed)
         reach = self.reach
-        sized = [t.float() for t in images if min(t.shape[-2:]) >= side]
-        if not sized:
+        freqs = self.freqs.cpu()
+        # (image, the half crops come from, the phases measured on the other half)
+        parts: list[tuple[torch.Tensor, tuple[slice, slice], torch.Tensor]] = []
+        for t in images:
+            t = t.float()
+            a, b = halves(*t.shape[-2:])
+            for here, there in ((a, b), (b, a)):
+                if min(here[0].stop - here[0].start, here[1].stop - here[1].start) >= side:
+                    parts.append((t, here, screen_phases(t, freqs, reach, there)))
+        if not parts:
             return
-        phases = [screen_phases(t, self.freqs.cpu(), reach) for t in sized]
         dev = self.fc1.weight.device
         opt = torch.optim.Adam(self.parameters(), lr=3e-3)
         for _ in range(steps):
             ys, pos, targets = [], [], []
             for _ in range(crops):
-                i = int(torch.randint(len(sized), (), generator=gen))
-                img = sized[i]
-                top = int(torch.randint(img.shape[-2] - side + 1, (), generator=gen))
-                left = int(torch.randint(img.shape[-1] - side + 1, (), generator=gen))
+                img, (rows, cols), phases = parts[int(torch.randint(len(parts), (), generator=gen))]
+                top = rows.start + int(torch.randint(rows.stop - rows.start - side + 1, (), generator=gen))
+                left = cols.start + int(torch.randint(cols.stop - cols.start - side + 1, (), generator=gen))
                 crop = img[:, top : top + side, left : left + side]
                 targets.append(crop)
                 ys.append(_box(crop[None], reach)[0])
-                pos.append(position_features(self.freqs.cpu(), side, side, top, left, 1, phases=phases[i]))
+                pos.append(position_features(freqs, side, side, top, left, 1, phases=phases))
             y, p, target = (torch.stack(v).to(dev) for v in (ys, pos, targets))
             out = self.draw(y, p)
             m = reach  # the box sees past the crop's border there
