@@ -10,9 +10,9 @@ cannot predict its phase teaches it to leave the texture out. Two pieces let lit
   spectrum of the style images' luminance against the content photos', and the strongest
   narrow peaks of their ratio above its local level (broad changes, such as a softer or a
   more contrasted look, raise or lower the ratio smoothly and leave no peak);
-* ``position_features``: cosine and sine waves at those frequencies and a hashed noise
-  plane (grain), computed from each pixel's place in the frame, so a tile of a large photo
-  gets the same pattern as the whole image would.
+* ``position_features``: cosine and sine waves at those frequencies, computed from each
+  pixel's place in the frame, so a tile of a large photo gets the same pattern as the
+  whole image would.
 
 The network stage that learns what to draw with them is ``nets.lite.Screen``.
 """
@@ -29,7 +29,6 @@ from .color import luminance
 WINDOW = 128  # side of the windows whose power spectra are averaged
 SCREEN_FREQS = 3  # how many peaks a screen keeps
 MIN_PERIOD, MAX_PERIOD = 2.2, 16.0  # the periods (px) a screen may have
-_NOISE_SALT = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D)
 
 
 def power_spectrum(images: list[torch.Tensor], window: int = WINDOW) -> torch.Tensor:
@@ -108,15 +107,6 @@ def refine_frequencies(images: list[torch.Tensor], freqs: torch.Tensor, step: fl
     return cand.reshape(freqs.shape[0], -1, 2)[torch.arange(freqs.shape[0]), best].float()
 
 
-def _hash(iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
-    """A 32-bit integer hash of integer coordinates (int64 tensors), uniform in [0, 2^32)."""
-    m = 0xFFFFFFFF
-    h = (iy * _NOISE_SALT[0] + ix * _NOISE_SALT[1]) & m
-    h = ((h ^ (h >> 16)) * _NOISE_SALT[2]) & m
-    h = ((h ^ (h >> 13)) * _NOISE_SALT[0]) & m
-    return h ^ (h >> 16)
-
-
 def screen_phases(
     image: torch.Tensor, freqs: torch.Tensor, reach: int, region: tuple[slice, slice] | None = None
 ) -> torch.Tensor:  # fmt: skip
@@ -151,21 +141,20 @@ def position_features(
     freqs: torch.Tensor, h: int, w: int, top: int = 0, left: int = 0, scale: int = 1,
     device: torch.device | None = None, phases: torch.Tensor | None = None,
 ) -> torch.Tensor:  # fmt: skip
-    """[2K + 1, h, w] float32: cos and sin of 2 pi f.(y, x) for each of the K frequencies
-    ``freqs`` [K, 2] (cycles per pixel of the training images) and a noise plane uniform in
-    [-1, 1], at the pixels (top + i, left + j) of the frame. At ``scale`` k (a photo k times
-    the training images' size) the waves are k times longer and the noise comes in k x k
-    blocks, so the texture keeps its size relative to the picture. ``phases`` [K] (radians)
-    shift the waves (to line them up with a screened image's own; 0 when applying)."""
+    """[2K, h, w] float32: cos and sin of 2 pi f.(y, x) + phase for each of the K frequencies
+    ``freqs`` [K, 2] (cycles per pixel of the training images), at the pixels (top + i,
+    left + j) of the frame. At ``scale`` k (a photo k times the training images' size) the
+    waves are k times longer, so the texture keeps its size relative to the picture.
+    ``phases`` [K] (radians) shift the waves (to line them up with a screened image's own;
+    0 when applying). Separable: the row and column factors are computed in float64 (phases
+    reduced to [0, 1) turns first, exact for large frames), the products in float32."""
+    f = freqs.to(dtype=torch.float64, device=device) / scale
     ys = torch.arange(top, top + h, dtype=torch.float64, device=device)
     xs = torch.arange(left, left + w, dtype=torch.float64, device=device)
-    f = freqs.to(device=device, dtype=torch.float64) / scale
-    # the phase in turns, reduced to [0, 1) before the trigonometry (exact for large frames)
-    turns = torch.remainder(f[:, 0, None, None] * ys[:, None] + f[:, 1, None, None] * xs[None, :], 1.0)
-    angle = (2 * math.pi) * turns
+    ay = 2 * math.pi * torch.remainder(f[:, :1] * ys, 1.0)  # [K, h]
+    ax = 2 * math.pi * torch.remainder(f[:, 1:] * xs, 1.0)  # [K, w]
     if phases is not None:
-        angle = angle + phases.to(device=device, dtype=torch.float64)[:, None, None]
-    iy = torch.div(torch.arange(top, top + h, device=device), scale, rounding_mode="floor")
-    ix = torch.div(torch.arange(left, left + w, device=device), scale, rounding_mode="floor")
-    noise = _hash(iy[:, None], ix[None, :]).double() / 2**31 - 1.0
-    return torch.cat([angle.cos(), angle.sin(), noise[None]]).float()
+        ay = ay + phases.to(dtype=torch.float64, device=device)[:, None]
+    cy, sy = ay.cos().float()[:, :, None], ay.sin().float()[:, :, None]
+    cx, sx = ax.cos().float()[:, None, :], ax.sin().float()[:, None, :]
+    return torch.cat([cy * cx - sy * sx, sy * cx + cy * sx])  # cos(a + b), sin(a + b)

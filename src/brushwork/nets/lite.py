@@ -215,7 +215,7 @@ class Screen(nn.Module):
     """A texture locked to the frame: halftone dots, hatching, grain (``screens.py``).
 
     A per-pixel network reads the output colour and the position features (waves at the
-    screen's measured frequencies and a noise plane) and adds a pattern: its output minus
+    screen's measured frequencies) and adds a pattern: its output minus
     its output at the same colour with the position features at 0 (so nothing that depends
     on the colour alone, such as a sharpening, passes for texture), of which only the part
     that averages out over a screen period is kept: ``y + t - box(t)``. So the stage
@@ -232,7 +232,7 @@ class Screen(nn.Module):
             raise ValueError(f"a screen needs non-zero finite frequencies [fy, fx, ...], got {freqs!r}")
         self.register_buffer("freqs", f, persistent=False)
         self.scale = 1
-        self.fc1 = nn.Conv2d(3 + 2 * f.shape[0] + 1, hidden, 1)
+        self.fc1 = nn.Conv2d(3 + 2 * f.shape[0], hidden, 1)
         self.fc2 = nn.Conv2d(hidden, 3, 1, bias=False)  # a constant would cancel in the difference
         nn.init.normal_(self.fc2.weight, std=1e-3)
 
@@ -242,15 +242,23 @@ class Screen(nn.Module):
         return max(1, math.ceil(0.5 * self.scale / float(self.freqs.norm(dim=1).min())))
 
     def draw(self, y: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """y [B, 3, H, W] with position features pos [B or 1, 2K + 1, H, W] -> textured y."""
+        """y [B, 3, H, W] with position features pos [B or 1, 2K, H, W] -> textured y."""
         with torch.autocast(y.device.type, enabled=False):
             yf = y.float()
-            w = self.fc1.weight
-            hy = F.conv2d(yf, w[:, :3], self.fc1.bias)
-            hp = F.conv2d(pos.float(), w[:, 3:])
-            # the same network at the same colour with the position features at 0 is taken
-            # away: no function of the colour alone (a sharpening, say) can pass for texture
-            t = F.conv2d(F.relu(hy + hp) - F.relu(hy), self.fc2.weight)
+            w1, w2 = self.fc1.weight[:, :, 0, 0], self.fc2.weight[:, :, 0, 0]
+            yl, pl = yf.permute(0, 2, 3, 1), pos.float().permute(0, 2, 3, 1)
+            # per-pixel layers as matrix products over channels-last views, a band of rows at
+            # a time so the hidden layer stays in cache (together 5x faster than 1x1
+            # convolutions on whole NCHW images here)
+            rows = max(1, (1 << 15) // max(1, yl.shape[2]))
+            bands = []
+            for i in range(0, yl.shape[1], rows):
+                hy = F.linear(yl[:, i : i + rows], w1[:, :3], self.fc1.bias)  # [B, rows, W, hidden]
+                h = F.linear(pl[:, i : i + rows], w1[:, 3:]) + hy
+                # the same network at the same colour with the position features at 0 is taken
+                # away: no function of the colour alone (a sharpening, say) can pass for texture
+                bands.append(F.linear(F.relu(h) - F.relu(hy), w2))
+            t = torch.cat(bands, 1).permute(0, 3, 1, 2)
             return yf + t - _box(t, self.reach)
 
     def forward(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
