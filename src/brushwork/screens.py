@@ -1,4 +1,4 @@
-"""Position-locked texture: the screens of halftone prints, hatching and paper grain.
+"""Position-locked texture: the screens of halftone prints and hatching.
 
 A halftone screen or a hatching is a pattern fixed to the page: the same dots or strokes
 at the same spacing and angle over every picture of a look, its phase tied to the frame

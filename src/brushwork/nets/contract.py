@@ -16,7 +16,7 @@ Applying (``Stylizer``, ``tiling``, ``export``):
   family has one (``None``: no such control).
 * ``settings()``: forward-pass settings that are not weights (export caches key on them).
 * ``texture(y, top, left)``: a stage locked to the frame (lite: the screen of halftone,
-  hatching, grain), applied to the forward pass's output ``y`` of the window whose first
+  hatching), applied to the forward pass's output ``y`` of the window whose first
   pixel is (top, left) in the whole image; the identity for families without one. It is
   not part of ``forward`` (nor of an exported ONNX file), since it needs the position;
   ``has_texture`` says whether there is one.

@@ -212,7 +212,8 @@ class Structure(nn.Module):
 
 
 class Screen(nn.Module):
-    """A texture locked to the frame: halftone dots, hatching, grain (``screens.py``).
+    """A texture locked to the frame: halftone dots, hatching (``screens.py``; grain, whose
+    phase nothing measures, it does not draw).
 
     A per-pixel network reads the output colour and the position features (waves at the
     screen's measured frequencies) and adds a pattern: its output minus
