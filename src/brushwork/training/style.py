@@ -166,7 +166,7 @@ def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> 
     opt_g, opt_d, pools, aug, pairs, dev, dtype = st.opt_g, st.opt_d, st.pools, st.aug, st.pairs, st.dev, st.dtype
     stats: dict[str, float] = {}
     with autocast(dev, dtype):
-        fake_b = g(real_a)
+        fake_b = g.texture(g(real_a))  # the frame-locked texture, as in cut_step
         fake_a = g_b(real_b)
         rec_a, rec_b = g_b(fake_b), g(fake_a)
         d.requires_grad_(False)
