@@ -97,37 +97,39 @@ def refine_frequencies(images: list[torch.Tensor], freqs: torch.Tensor, step: fl
     power = torch.zeros(cand.shape[0], dtype=torch.float64)
     for t in images:
         lum = luminance(t[None].double())[0, 0]
-        band = lum - lum.mean()
-        h, w = band.shape
-        ey = torch.exp(-2j * math.pi * cand[:, :1] * torch.arange(h, dtype=torch.float64))  # [C, H]
-        ex = torch.exp(-2j * math.pi * cand[:, 1:] * torch.arange(w, dtype=torch.float64))  # [C, W]
-        coeff = ((band.to(torch.complex128) @ ex.T).T * ey).sum(1)  # [C]
-        power += coeff.abs().square()
+        power += fourier(lum - lum.mean(), cand).abs().square()
     best = power.reshape(freqs.shape[0], -1).argmax(1)
     return cand.reshape(freqs.shape[0], -1, 2)[torch.arange(freqs.shape[0]), best].float()
 
 
-def screen_phases(
-    image: torch.Tensor, freqs: torch.Tensor, reach: int, region: tuple[slice, slice] | None = None
-) -> torch.Tensor:  # fmt: skip
-    """[K] the phase (radians) of each frequency's wave in a [3, H, W] image, in the frame's
-    coordinates: the angle of the luminance's Fourier coefficient there, after its local
-    mean over a (2 reach + 1)-px box is taken out, measured over ``region`` (rows, columns;
-    the whole image if None). Where the image is screened, position features with these
-    phases line up with its dots or strokes."""
-    lum = luminance(image[None].double())
-    k = 2 * reach + 1
-    band = (lum - F.avg_pool2d(F.pad(lum, (reach,) * 4, mode="replicate"), k, stride=1))[0, 0]
-    if region is not None:
-        mask = torch.zeros_like(band)
-        mask[region] = 1.0
-        band = band * mask
+def fourier(band: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """[K] complex: the Fourier coefficients sum_p band(p) exp(-2 pi i f.p) of an [H, W] plane
+    at each of the frequencies ``freqs`` [K, 2] (fy, fx), p in the plane's own coordinates."""
     h, w = band.shape
     f = freqs.double()
     ey = torch.exp(-2j * math.pi * f[:, :1] * torch.arange(h, dtype=torch.float64))  # [K, H]
     ex = torch.exp(-2j * math.pi * f[:, 1:] * torch.arange(w, dtype=torch.float64))  # [K, W]
-    coeff = torch.einsum("ky,yx,kx->k", ey, band.to(torch.complex128), ex)
-    return torch.angle(coeff)  # cos(2 pi f.p + phase) peaks where the band's wave does
+    return ((band.to(torch.complex128) @ ex.T).T * ey).sum(1)
+
+
+def screen_phases(
+    image: torch.Tensor, freqs: torch.Tensor, reach: int, regions: list[tuple[slice, slice]]
+) -> torch.Tensor:  # fmt: skip
+    """[R, K] the phase (radians) of each frequency's wave in a [3, H, W] image, in the
+    frame's coordinates, measured over each of ``regions`` (rows, columns): the angle of the
+    luminance's Fourier coefficient there, after its local mean over a (2 reach + 1)-px box
+    is taken out. Where the image is screened, position features with these phases line up
+    with its dots or strokes."""
+    lum = luminance(image[None].double())
+    k = 2 * reach + 1
+    band = (lum - F.avg_pool2d(F.pad(lum, (reach,) * 4, mode="replicate"), k, stride=1))[0, 0]
+    phases = []
+    for region in regions:
+        mask = torch.zeros_like(band)
+        mask[region] = 1.0
+        # cos(2 pi f.p + phase) peaks where the band's wave does
+        phases.append(torch.angle(fourier(band * mask, freqs)))
+    return torch.stack(phases)
 
 
 def halves(h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:

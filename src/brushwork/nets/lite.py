@@ -282,9 +282,10 @@ class Screen(nn.Module):
         for t in images:
             t = t.float()
             a, b = halves(*t.shape[-2:])
-            for here, there in ((a, b), (b, a)):
+            phase_a, phase_b = screen_phases(t, freqs, reach, [a, b])
+            for here, phases in ((a, phase_b), (b, phase_a)):
                 if min(here[0].stop - here[0].start, here[1].stop - here[1].start) >= side:
-                    parts.append((t, here, screen_phases(t, freqs, reach, there)))
+                    parts.append((t, here, phases))
         if not parts:
             return
         dev = self.fc1.weight.device
