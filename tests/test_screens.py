@@ -12,7 +12,7 @@ from conftest import blocks
 from brushwork import nets
 from brushwork.errors import BrushworkError
 from brushwork.schema import validate_meta
-from brushwork.screens import fit_screen, position_features
+from brushwork.screens import fit_grain, fit_screen, grain_field, noise_floor, position_features
 
 
 def _smooth_images(n: int, seed: int, size: int = 256) -> list[torch.Tensor]:
@@ -114,3 +114,53 @@ def test_screen_fit_learns_the_style_images_texture() -> None:
     with_screen, without = drawn(hatched), drawn(plain)
     assert with_screen > 0.3 * truth
     assert without < 0.25 * with_screen
+
+
+def test_grain_field_is_fixed_to_the_frame() -> None:
+    """Unit white noise; a window of the frame gets what the whole frame has there; at scale k
+    each grain covers k x k pixels."""
+    whole = grain_field(300, 280)
+    assert abs(float(whole.mean())) < 0.02 and abs(float(whole.std()) - 1.0) < 0.02
+    assert torch.equal(grain_field(64, 90, top=130, left=47), whole[130:194, 47:137])
+    # neighbours are uncorrelated (white), and so are pixels one tile side apart
+    assert abs(float((whole[:, 1:] * whole[:, :-1]).mean())) < 0.02
+    assert abs(float((whole[:, 251:] * whole[:, :-251]).mean())) < 0.6
+    coarse = grain_field(40, 40, scale=4)
+    assert torch.equal(coarse[::4, ::4].repeat_interleave(4, 0).repeat_interleave(4, 1), coarse)
+    assert torch.equal(grain_field(10, 10, top=8, left=8, scale=4), coarse[8:18, 8:18])
+
+
+def test_fit_grain_measures_the_style_sets_grain() -> None:
+    """Grain added to soft images is measured back from the sets; flat or clean styles get none."""
+    clean = _smooth_images(4, seed=3)
+    g = torch.Generator().manual_seed(9)
+    grainy = [(t + 0.12 * torch.randn(1, *t.shape[1:], generator=g)).clamp(-1, 1) for t in _smooth_images(4, seed=4)]
+    assert noise_floor(clean) < 0.01 < 0.08 < noise_floor(grainy)
+    assert abs(fit_grain(clean, grainy) - 0.12) < 0.015
+    assert fit_grain(clean, _smooth_images(4, seed=5)) == 0.0
+    assert fit_grain(grainy, clean) == 0.0  # outputs already noisier than the style: nothing added
+
+
+def test_lite_grain_is_fitted_held_and_tiles() -> None:
+    """lite's grain stage: fitted from the sets at its colour start, not trained, saved in the
+    state, and a Stylizer gives the same grain tiled as whole."""
+    from brushwork.stylizer import Stylizer
+
+    torch.manual_seed(0)
+    g = nets.create("generator", "lite", ngf=4, n_blocks=1, lut_size=5, grain=True).eval()
+    assert g.has_texture and "grain.amount" in g.state_dict()
+    gen = torch.Generator().manual_seed(2)
+    style = [(t + 0.1 * torch.randn(1, *t.shape[1:], generator=gen)).clamp(-1, 1) for t in _smooth_images(3, 6)]
+    assert g.start_texture(style, content_images=_smooth_images(3, 7))
+    assert 0.08 < float(g.grain.amount) < 0.12
+    base, fast = g.param_groups()
+    assert all(p is not g.grain.amount for p in base + fast)
+    x = blocks(1, 3, size=160)
+    with torch.no_grad():
+        y = g(x)
+        t = g.texture(y)
+    assert abs(float((t - y).std()) - float(g.grain.amount)) < 0.02
+    st = Stylizer(g, {"training": {}}, device="cpu", precision="fp32")
+    whole = st.stylize_tensor(x)
+    assert torch.allclose(whole, t.clamp(-1, 1), atol=1e-5)
+    assert torch.allclose(st.stylize_tensor(x, tile=64), whole, atol=2e-3)

@@ -285,7 +285,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         )
     if g.has_texture:
         warn(
-            "this style also draws a texture locked to the frame (a screen: halftone dots or hatching), "
+            "this style also draws a texture locked to the frame (a screen of halftone dots or hatching, or grain), "
             "which brushwork applies after the network at each pixel's place in the picture; the exported file "
             "is the network alone"
         )

@@ -16,7 +16,7 @@ Applying (``Stylizer``, ``tiling``, ``export``):
   family has one (``None``: no such control).
 * ``settings()``: forward-pass settings that are not weights (export caches key on them).
 * ``texture(y, top, left)``: a stage locked to the frame (lite: the screen of halftone,
-  hatching), applied to the forward pass's output ``y`` of the window whose first
+  hatching, and grain), applied to the forward pass's output ``y`` of the window whose first
   pixel is (top, left) in the whole image; the identity for families without one. It is
   not part of ``forward`` (nor of an exported ONNX file), since it needs the position;
   ``has_texture`` says whether there is one.
@@ -29,8 +29,10 @@ Training (``training/style.py``):
 * ``start_colour(transfer, smooth)``: start the colour stage at a fitted colour transfer (its table
   blurred by ``smooth`` in colour units); False if
   the family has none.
-* ``start_texture(style_images, seed)``: fit the frame-locked texture stage to the texture
-  the style images show (lite: its screen, by regression, then held); False if none.
+* ``start_texture(style_images, seed, content_images)``: fit the frame-locked texture stage
+  to the texture the style images show (lite: its screen, by regression, and its grain, to
+  the style's noise floor beyond the outputs' on the content images; then held); False if
+  none.
 * ``start_prior(style_images)``: start from pretrained weights conditioned on the style
   images (painter: Magenta's transfer network and the folder's style vector); False if the
   family has no prior.
@@ -99,7 +101,9 @@ class StyleGenerator(nn.Module):
     def start_prior(self, style_images: list[torch.Tensor]) -> bool:
         return False
 
-    def start_texture(self, style_images: list[torch.Tensor], seed: int = 0) -> bool:
+    def start_texture(
+        self, style_images: list[torch.Tensor], seed: int = 0, content_images: list[torch.Tensor] | None = None
+    ) -> bool:  # fmt: skip
         return False
 
     def structure_stage(self) -> nn.Module | None:

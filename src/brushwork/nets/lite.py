@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
-from ..screens import halves, position_features, screen_phases
+from ..screens import fit_grain, grain_field, halves, position_features, screen_phases
 from .contract import StyleGenerator
 from .registry import register
 
@@ -213,7 +213,7 @@ class Structure(nn.Module):
 
 class Screen(nn.Module):
     """A texture locked to the frame: halftone dots, hatching (``screens.py``; grain, whose
-    phase nothing measures, it does not draw).
+    phase nothing measures, is ``Grain``).
 
     A per-pixel network reads the output colour and the position features (waves at the
     screen's measured frequencies) and adds a pattern: its output minus
@@ -309,6 +309,31 @@ class Screen(nn.Module):
             opt.step()
 
 
+class Grain(nn.Module):
+    """Grain: white luminance noise fixed to the frame (``screens.grain_field``), of the spread
+    the style images show beyond what the generator's outputs already have (``fit``, a
+    measurement, then held). No network draws it: grain has no phase to predict, a pixel or
+    pair loss teaches a network to leave it out, and an adversarial loss taught a faint
+    fraction of it. Computed in float32; ``scale`` as for ``Structure``
+    (each grain covers scale x scale pixels)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.amount = nn.Parameter(torch.zeros(()), requires_grad=False)  # spread in [-1, 1] units
+        self.scale = 1
+
+    def forward(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
+        yf = y.float()
+        a = float(self.amount)
+        if a == 0.0:
+            return yf
+        h, w = y.shape[-2:]
+        return yf + a * grain_field(h, w, top, left, self.scale, y.device)
+
+    def fit(self, outputs: list[torch.Tensor], style_images: list[torch.Tensor]) -> None:
+        self.amount.fill_(fit_grain(outputs, style_images))
+
+
 class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
@@ -328,16 +353,17 @@ class LiteGenerator(StyleGenerator):
     adds: 1 in training; a style learned unpaired from a small set is saved with 0, and its
     forward pass then skips the convolutions), ``screen`` (the frequencies of a texture locked
     to the frame, measured by ``screens.fit_screen``, as fy, fx, fy, fx, ...; None: no such
-    stage)."""
+    stage), ``grain`` (a stage of grain fixed to the frame, its spread measured from the sets)."""
 
     def __init__(
         self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
-        lines: bool = True, detail: float = 1.0, screen: list[float] | None = None,
+        lines: bool = True, detail: float = 1.0, screen: list[float] | None = None, grain: bool = False,
     ) -> None:  # fmt: skip
         super().__init__()
         self.detail = float(detail)
         self.structure = Structure(lines=lines) if structure else None
         self.screen = Screen(screen) if screen else None
+        self.grain = Grain() if grain else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
         pad = {"padding": 1}
@@ -377,28 +403,33 @@ class LiteGenerator(StyleGenerator):
         return kwargs
 
     # ---- the generator contract (nets/contract.py) ----------------------------------------
+    def _sized(self) -> list[nn.Module]:
+        """The stages that work in pixels (``scale`` applies to them)."""
+        return [m for m in (self.structure, self.screen, self.grain) if m is not None]
+
     @property
     def scale(self) -> int:
-        stage = self.structure if self.structure is not None else self.screen
-        return stage.scale if stage is not None else 1
+        stages = self._sized()
+        return int(stages[0].scale) if stages else 1
 
     @property
     def has_scale(self) -> bool:
-        return self.structure is not None or self.screen is not None
+        return bool(self._sized())
 
     def set_scale(self, k: int) -> None:
-        if self.structure is None and self.screen is None and k != 1:
+        if not self._sized() and k != 1:
             super().set_scale(k)
-        for stage in (self.structure, self.screen):
-            if stage is not None:
-                stage.scale = int(k)
+        for stage in self._sized():
+            stage.scale = int(k)
 
     @property
     def has_texture(self) -> bool:
-        return self.screen is not None
+        return self.screen is not None or self.grain is not None
 
     def texture(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
-        return y if self.screen is None else self.screen(y, top, left)
+        if self.screen is not None:
+            y = self.screen(y, top, left)
+        return y if self.grain is None else self.grain(y, top, left)
 
     def set_detail(self, d: float) -> None:
         if not 0.0 <= d <= 1.0:
@@ -423,15 +454,25 @@ class LiteGenerator(StyleGenerator):
     def regularizers(self) -> dict[str, torch.Tensor]:
         return {"lut_tv": self.lut.smoothness()}
 
-    def start_texture(self, style_images: list[torch.Tensor], seed: int = 0) -> bool:
+    def start_texture(
+        self, style_images: list[torch.Tensor], seed: int = 0, content_images: list[torch.Tensor] | None = None
+    ) -> bool:  # fmt: skip
         """Fit the screen to the style images, then hold it: trained on with the adversarial
         loss it lost a third to half of the texture it had fitted in 300 steps (the style
         vector's distance to the set's rose from 1.28 to 1.42-1.52 on a halftone look whose
-        true outputs score 1.26; docs/benchmarks.md), while the rest learns around it."""
-        if self.screen is None:
+        true outputs score 1.26; docs/benchmarks.md), while the rest learns around it. Then
+        the grain: the spread that brings the noise floor of what the generator makes of
+        ``content_images`` (screen included) to the style images' (``screens.fit_grain``)."""
+        if self.screen is None and self.grain is None:
             return False
-        self.screen.fit(style_images, seed=seed)
-        self.screen.requires_grad_(False)
+        if self.screen is not None:
+            self.screen.fit(style_images, seed=seed)
+            self.screen.requires_grad_(False)
+        if self.grain is not None and content_images:
+            dev = self.lut.lut.device
+            with torch.no_grad():
+                outputs = [self.texture(self(t[None].to(dev)))[0].cpu() for t in content_images]
+            self.grain.fit(outputs, style_images)
         return True
 
     def start_colour(self, transfer: Any, smooth: float = 0.0) -> bool:
@@ -470,7 +511,8 @@ class LiteGenerator(StyleGenerator):
         planner's budget): the structure stage adds full-resolution guide, coefficient and
         edge planes."""
         screen = 0 if self.screen is None else 160  # position features, hidden layer, pattern
-        return (320 if self.structure is None else 400) + screen
+        grain = 0 if self.grain is None else 16  # the field and its sum
+        return (320 if self.structure is None else 400) + screen + grain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.detail == 0.0:

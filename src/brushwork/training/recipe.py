@@ -104,6 +104,10 @@ class StyleRecipe(RecipeBase):
     # frequencies are measured (screens.fit_screen), the generator's screen stage is fitted
     # to the style images' texture at them, and the other losses learn around it
     screen: bool = False
+    # lite: grain fixed to the frame, of the spread by which the style images' noise floor
+    # (the finest luminance noise in their flattest parts) exceeds the generator's outputs'
+    # at its colour start (screens.fit_grain); 0 on looks without grain
+    grain: bool = False
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)
     prior: bool = False
@@ -158,6 +162,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
         if self.screen and self.generator != "lite":
             raise BrushworkError(f"screen needs the lite generator, not {self.generator!r}")
+        if self.grain and self.generator != "lite":
+            raise BrushworkError(f"grain needs the lite generator, not {self.generator!r}")
         if self.prior and self.generator != "painter":
             raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
         if self.teacher and self.teacher not in TEACHERS:
@@ -202,6 +208,8 @@ def default_recipe(
             # nor where a halftone dot or a hatching stroke falls: the screen is measured
             # from the style images and drawn at each pixel's place in the frame
             r.screen = True
+            # nor grain, which has no phase at all: its spread is measured and it is added
+            r.grain = True
             r.lambda_idt_pix = 0.0
         if unpaired:
             r.lr_lut_mult = 5.0

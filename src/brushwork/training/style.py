@@ -158,6 +158,15 @@ class StepState:
         pb, pa = paired_crops(pairs, self.r.batch * self.dist.world, self.r.size, self.r.crop_scale, self.gen)
         return self.dist.shard(pb).to(self.dev), self.dist.shard(pa).to(self.dev)
 
+    def texture(self, g: nn.Module, y: torch.Tensor) -> torch.Tensor:
+        """g's frame-locked texture (screen, grain) on its output crops, placed at a random
+        point of the frame (from the data RNG), so the grain differs from step to step as a
+        style crop's does; the identity for generators without one."""
+        if not g.has_texture:
+            return y
+        top, left = (int(v) for v in torch.randint(0, 1 << 15, (2,), generator=self.gen))
+        return g.texture(y, top, left)
+
 
 def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
     """CycleGAN: two generators with adversarial, cycle and identity losses; discriminators
@@ -166,7 +175,7 @@ def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> 
     opt_g, opt_d, pools, aug, pairs, dev, dtype = st.opt_g, st.opt_d, st.pools, st.aug, st.pairs, st.dev, st.dtype
     stats: dict[str, float] = {}
     with autocast(dev, dtype):
-        fake_b = g.texture(g(real_a))  # the frame-locked texture, as in cut_step
+        fake_b = st.texture(g, g(real_a))  # the frame-locked texture, as in cut_step
         fake_a = g_b(real_b)
         rec_a, rec_b = g_b(fake_b), g(fake_a)
         d.requires_grad_(False)
@@ -222,9 +231,9 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         use_idt = (r.method == "cut" and r.nce_idt) or r.lambda_idt_pix > 0
         src = torch.cat([real_a, real_b[: r.batch]]) if use_idt else real_a
         out, residual = g.split(src) if r.lambda_res > 0 else (g(src), None)
-        # the frame-locked texture (lite's screen) joins every loss but the pairs': its phase
-        # is the frame's, which no teacher predicts (crops are taken at origin 0)
-        out = g.texture(out)
+        # the frame-locked texture (lite's screen and grain) joins every loss but the pairs':
+        # its phase is the frame's, which no teacher predicts
+        out = st.texture(g, out)
         fake = out[: r.batch]
         # discriminator step on detached fakes
         loss_d, sd = _d_total(r, d, aug, real_b, fake.detach().float())
@@ -358,6 +367,8 @@ def train_style_run(
         # from the sets; the generator's screen stage learns what to draw with them
         # (none on images too small to measure)
         g_kwargs["screen"] = [f for pair in fit_screen(content.tensors, style.tensors) for f in pair] or None
+    if r.grain:  # grain: its spread is measured once the generator has its colour start
+        g_kwargs["grain"] = True
     if pairs is None and r.teacher:
         # pseudo-pairs: each content photo with its set-level transfer of colour and local
         # structure onto the style images (deterministic, so a resumed run rebuilds them)
@@ -390,8 +401,8 @@ def train_style_run(
         g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
     elif r.colour_start == "transport":  # MKL + 10 IDT rotations, smoothed (colortransfer.py)
         g.start_colour(fit_colour_transport(content.tensors, style.tensors, seed=seed), smooth=COLOUR_SMOOTH)
-    if r.screen:  # the screen is fitted to the texture the style images show, then held
-        g.start_texture(style.tensors, seed=seed)
+    if r.screen or r.grain:  # fitted to the texture the style images show, then held
+        g.start_texture(style.tensors, seed=seed, content_images=content.tensors)
     nets_: dict[str, nn.Module] = {"G": g, "D": d}
     if r.method in ("cut", "fastcut"):
         mlp = PatchSampleMLP(g.nce_channels()).to(dev)
