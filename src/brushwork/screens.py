@@ -193,22 +193,42 @@ def _hashed_normal(n: int, salt: int) -> torch.Tensor:
 _TILES: dict[int, torch.Tensor] = {}
 
 
+def _grain_axis(
+    start: int, count: int, scale: int, n: int, device: torch.device | None
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Along one axis of the frame: for the pixels start .. start + count - 1, the cells of a
+    grid ``scale`` times coarser on either side of each and their linear-interpolation weights,
+    divided by the root of their squares' sum (so interpolated white noise keeps unit spread
+    at every pixel, not only at the cells' centres). At scale 1 one cell, weight 1."""
+    pos = torch.arange(start, start + count, dtype=torch.float64, device=device)
+    if scale == 1:
+        return [(pos.long() % n, torch.ones(count, device=device))]
+    pos = (pos + 0.5) / scale - 0.5
+    cell = pos.floor()
+    t = pos - cell
+    norm = ((1 - t).square() + t.square()).sqrt()
+    i = cell.long()
+    return [(i % n, ((1 - t) / norm).float()), ((i + 1) % n, (t / norm).float())]
+
+
 def grain_field(
     h: int, w: int, top: int = 0, left: int = 0, scale: int = 1, device: torch.device | None = None
 ) -> torch.Tensor:  # fmt: skip
     """[h, w] float32 white noise of unit spread at the pixels (top + i, left + j) of the frame,
     fixed to the frame like a screen (a tile gets what the whole image would): the sum of two
     hashed tiles of coprime sides, over sqrt 2, so the pattern repeats only after 251 x 257
-    px either way. At ``scale`` k each grain covers k x k pixels (its size relative to the
-    picture kept, as the screen's waves are)."""
+    px either way. At ``scale`` k the grains are k times larger (their size relative to the
+    picture kept, as the screen's waves are): the noise of a grid k times coarser, interpolated
+    linearly and brought back to unit spread at every pixel, so no grid of squares shows."""
     total = torch.zeros(h, w, device=device)
     for n in GRAIN_TILES:
         if n not in _TILES:
             _TILES[n] = _hashed_normal(n, salt=n)
         tile = _TILES[n].to(device)
-        rows = torch.div(torch.arange(top, top + h, device=device), scale, rounding_mode="floor") % n
-        cols = torch.div(torch.arange(left, left + w, device=device), scale, rounding_mode="floor") % n
-        total += tile.index_select(0, rows).index_select(1, cols)
+        for rows, wy in _grain_axis(top, h, scale, n, device):
+            band = tile.index_select(0, rows) * wy[:, None]
+            for cols, wx in _grain_axis(left, w, scale, n, device):
+                total += band.index_select(1, cols) * wx[None, :]
     return total / math.sqrt(len(GRAIN_TILES))
 
 

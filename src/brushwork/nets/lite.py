@@ -312,10 +312,9 @@ class Screen(nn.Module):
 class Grain(nn.Module):
     """Grain: white luminance noise fixed to the frame (``screens.grain_field``), of the spread
     the style images show beyond what the generator's outputs already have (``fit``, a
-    measurement, then held). No network draws it: grain has no phase to predict, a pixel or
-    pair loss teaches a network to leave it out, and an adversarial loss taught a faint
-    fraction of it. Computed in float32; ``scale`` as for ``Structure``
-    (each grain covers scale x scale pixels)."""
+    measurement, then held). No network draws it: grain has no phase to predict, and a pixel
+    or pair loss teaches a network to leave it out. Computed in float32; ``scale`` as for
+    ``Structure`` (grains scale times larger)."""
 
     def __init__(self) -> None:
         super().__init__()
