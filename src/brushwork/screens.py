@@ -1,4 +1,4 @@
-"""Position-locked texture: the screens of halftone prints and hatching.
+"""Position-locked texture: the screens of halftone prints and hatching, and grain.
 
 A halftone screen or a hatching is a pattern fixed to the page: the same dots or strokes
 at the same spacing and angle over every picture of a look, its phase tied to the frame
@@ -15,6 +15,13 @@ cannot predict its phase teaches it to leave the texture out. Two pieces let lit
   whole image would.
 
 The network stage that learns what to draw with them is ``nets.lite.Screen``.
+
+Grain has no phase at all, so nothing places it; only its spread can be measured:
+
+* ``noise_floor``: the spread of the finest luminance noise in the flattest parts of a set;
+* ``fit_grain``: the spread of white noise that brings the generator's outputs' floor to the
+  style images';
+* ``grain_field``: that noise, fixed to the frame like a screen (``nets.lite.Grain`` adds it).
 """
 
 from __future__ import annotations
