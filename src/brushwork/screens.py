@@ -174,6 +174,7 @@ def position_features(
 GRAIN_TILES = (251, 257)  # sides of the two noise tiles summed (coprime: no visible repeat)
 GRAIN_BLOCK = 8  # side of the blocks whose high-pass spread the noise floor is measured in
 GRAIN_QUANTILE = 0.2  # the noise floor: this quantile of the blocks' spread (the flattest)
+GRAIN_IMAGES = 32  # at most this many images of each set are read to fit a grain
 # the Laplacian-like kernel of Immerkaer's noise estimate (1996), over 6: it takes out constant
 # and linear shading, and white noise comes out with its own spread (its squares sum to 1)
 _NOISE_KERNEL = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]) / 6.0
@@ -259,7 +260,16 @@ def noise_floor(images: list[torch.Tensor]) -> float:
         mid = level.mean((2, 3)).abs() < 0.8
         spreads.append(blocks.std((2, 3))[mid].flatten())
     s = torch.cat(spreads) if spreads else torch.zeros(0, dtype=torch.float64)
-    return float(torch.quantile(s, GRAIN_QUANTILE)) if s.numel() else 0.0
+    if not s.numel():
+        return 0.0
+    return float(s.sort().values[round(GRAIN_QUANTILE * (s.numel() - 1))])  # torch.quantile caps its input size
+
+
+def _evenly(items: list[torch.Tensor], n: int) -> list[torch.Tensor]:
+    """At most n of ``items``, evenly spaced (all of them when there are n or fewer)."""
+    if len(items) <= n:
+        return items
+    return [items[i * len(items) // n] for i in range(n)]
 
 
 def fit_grain(outputs: list[torch.Tensor], style: list[torch.Tensor], steps: int = 20) -> float:
@@ -267,7 +277,8 @@ def fit_grain(outputs: list[torch.Tensor], style: list[torch.Tensor], steps: int
     the generator makes of the content photos) and clipped, brings their noise floor to the
     style images': a bisection, since the floor rises with the grain. 0 when the outputs are
     already as grainy as the style (flat colour, paper, clean art; photos noisier than the
-    style). Deterministic."""
+    style). Deterministic. At most ``GRAIN_IMAGES`` of each set, evenly spaced, are read."""
+    outputs, style = _evenly(outputs, GRAIN_IMAGES), _evenly(style, GRAIN_IMAGES)
     target = noise_floor(style)
     fields = [grain_field(*t.shape[-2:]) for t in outputs]
 
