@@ -10,6 +10,7 @@ amount in [0, 1] units, so twice that in brushwork's [-1, 1]) is printed where i
 ``--styles DIR ...``: style folders with no ground truth (real art): the fitted spread only.
 
     python benchmarks/grain_probe.py --random 8
+    python benchmarks/grain_probe.py --grainy 3       # fresh looks that have grain
     python benchmarks/grain_probe.py --seeds 821171,865033,704335
     python benchmarks/grain_probe.py --styles ../shared/data/styles/vangogh ../shared/data/styles/raphael
 """
@@ -48,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--random", type=int, default=0)
     ap.add_argument("--seeds", default="")
+    ap.add_argument("--grainy", type=int, default=0, help="draw this many random looks that have grain")
     ap.add_argument("--styles", nargs="*", type=Path, default=[])
     args = ap.parse_args()
     a, b, c, _ = split_photos(SHARED)
@@ -58,6 +60,10 @@ def main() -> None:
         print(f"{folder}: fitted grain {float(start(a, ims).grain.amount):.4f}", flush=True)
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
+    while sum("kind=grain" in random_look(s)[1] for s in seeds) < args.grainy:
+        s = secrets.randbelow(10**6)
+        if "kind=grain" in random_look(s)[1]:
+            seeds.append(s)
     if not seeds:
         return
     print(f"random look seeds: {','.join(map(str, seeds))}")
