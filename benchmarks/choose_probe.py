@@ -31,7 +31,7 @@ from brushwork.colortransfer import fit_idt
 from brushwork.losses.swd import set_patch_swd
 from brushwork.nets import create
 from brushwork.nets.magenta import style_encoder
-from looks import parse_seeds, random_look
+from looks import parse_seeds, styled_sets
 from quality import SHARED, score, split_photos
 
 SIDE = 384
@@ -78,12 +78,10 @@ def main() -> None:
     enc = style_encoder()
     hits, n, regret = 0, 0, 0.0
     for seed in seeds:
-        try:
-            look, desc = random_look(seed)
-            style, truth = [look(t) for t in b], [look(t) for t in c]
-        except Exception as exc:  # shared/looks/random_looks.py fails on some seeds
-            print(f"{seed:7d} look failed: {exc}")
+        looked = styled_sets(seed, b, c)
+        if looked is None:
             continue
+        desc, (style, truth) = looked
         vecs = torch.stack([enc(t[None])[0] for t in style])
         # ground truth: each start fitted on the whole set, scored on held-out photos
         held_out = starts(c, style, painter, vecs.mean(0))

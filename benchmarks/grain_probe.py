@@ -31,7 +31,7 @@ from brushwork import nets
 from brushwork.colortransfer import COLOUR_SMOOTH, fit_colour_transport
 from brushwork.io import list_images, load_image, pil_to_tensor
 from brushwork.screens import fit_screen
-from looks import parse_seeds, random_look
+from looks import parse_seeds, random_look, styled_sets
 from quality import SHARED, score, split_photos
 
 
@@ -69,12 +69,10 @@ def main() -> None:
     print(f"random look seeds: {','.join(map(str, seeds))}")
     mag = peer.Magenta()
     for s in seeds:
-        fn, desc = random_look(s)
-        try:
-            style, truth = [fn(t) for t in b], [fn(t) for t in c]
-        except Exception as exc:  # the look's own generator fails ("bad filter size")
-            print(f"r{s}: the look cannot be applied ({exc}); skipped", flush=True)
+        looked = styled_sets(s, b, c)
+        if looked is None:
             continue
+        desc, (style, truth) = looked
         g = start(a, style)
         fitted = float(g.grain.amount)
         target = mag.set_vector(style)

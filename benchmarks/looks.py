@@ -162,6 +162,20 @@ def random_look(seed: int) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]
     return apply, look.describe()
 
 
+def styled_sets(
+    seed: int, *sets: list[torch.Tensor]
+) -> tuple[str, list[list[torch.Tensor]]] | None:  # fmt: skip
+    """The random look of ``seed`` applied to each of ``sets`` -> (its description, the styled
+    sets); None, after saying so, when random_looks.py cannot apply it (it fails on some
+    seeds: "bad filter size", an even PIL max filter)."""
+    fn, desc = random_look(seed)
+    try:
+        return desc, [[fn(t) for t in images] for images in sets]
+    except Exception as exc:
+        print(f"r{seed}: the look cannot be applied ({type(exc).__name__}: {exc}); skipped", flush=True)
+        return None
+
+
 def parse_seeds(spec: str) -> list[int]:
     """ "3,7,10-12" -> [3, 7, 10, 11, 12]."""
     out: list[int] = []

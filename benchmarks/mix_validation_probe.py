@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork.colortransfer import ColourTable, fit_idt, fit_safe_structure_teacher, fit_structure_teacher
-from looks import parse_seeds, random_look
+from looks import parse_seeds, random_look, styled_sets
 from quality import SHARED, score, split_photos
 
 FITS: dict[str, Callable[[list[torch.Tensor], list[torch.Tensor]], Any]] = {
@@ -65,12 +65,10 @@ def main() -> None:
     mag = peer.Magenta()
     a, b, c, _ = split_photos(SHARED)
     for s in seeds:
-        fn, desc = random_look(s)
-        try:
-            style, truth = [fn(t) for t in b], [fn(t) for t in c]
-        except Exception as exc:  # the look's own generator fails ("bad filter size")
-            print(f"r{s}: the look cannot be applied ({exc}); skipped", flush=True)
+        looked = styled_sets(s, b, c)
+        if looked is None:
             continue
+        desc, (style, truth) = looked
         target, held_out = mag.set_vector(style), mag.set_vector(style[1::2])
         cells = []
         for name, fit in FITS.items():

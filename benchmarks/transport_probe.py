@@ -57,7 +57,7 @@ from brushwork.colortransfer import (
     structure_alpha,
     tabulate,
 )
-from looks import parse_seeds, random_look
+from looks import parse_seeds, styled_sets
 from quality import SHARED, hist_match, reinhard, score, split_photos
 
 GRID = 33
@@ -226,12 +226,10 @@ def main() -> None:
     print(f"{'look':8s} " + " ".join(f"{n:>12s}" for n in names))
     gains: dict[str, list[float]] = {n: [] for n in names}
     for s in seeds:
-        fn, desc = random_look(s)
-        try:
-            style, truth = [fn(t) for t in b], [fn(t) for t in c]
-        except Exception as exc:
-            print(f"r{s}: the look cannot be applied ({type(exc).__name__}); skipped")
+        looked = styled_sets(s, b, c)
+        if looked is None:
             continue
+        desc, (style, truth) = looked
         idt = fit_idt(a, style)
         alpha = ""
         if args.vignette:  # the vignette fitted after the balanced transport, which is then refitted to
