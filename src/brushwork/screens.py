@@ -265,7 +265,7 @@ def noise_floor(images: list[torch.Tensor]) -> float:
     return float(s.sort().values[round(GRAIN_QUANTILE * (s.numel() - 1))])  # torch.quantile caps its input size
 
 
-def _evenly(items: list[torch.Tensor], n: int) -> list[torch.Tensor]:
+def evenly(items: list[torch.Tensor], n: int) -> list[torch.Tensor]:
     """At most n of ``items``, evenly spaced (all of them when there are n or fewer)."""
     if len(items) <= n:
         return items
@@ -278,7 +278,7 @@ def fit_grain(outputs: list[torch.Tensor], style: list[torch.Tensor], steps: int
     style images': a bisection, since the floor rises with the grain. 0 when the outputs are
     already as grainy as the style (flat colour, paper, clean art; photos noisier than the
     style). Deterministic. At most ``GRAIN_IMAGES`` of each set, evenly spaced, are read."""
-    outputs, style = _evenly(outputs, GRAIN_IMAGES), _evenly(style, GRAIN_IMAGES)
+    outputs, style = evenly(outputs, GRAIN_IMAGES), evenly(style, GRAIN_IMAGES)
     target = noise_floor(style)
     fields = [grain_field(*t.shape[-2:]) for t in outputs]
 

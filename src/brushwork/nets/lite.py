@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
-from ..screens import GRAIN_IMAGES, fit_grain, grain_field, halves, position_features, screen_phases
+from ..screens import GRAIN_IMAGES, evenly, fit_grain, grain_field, halves, position_features, screen_phases
 from .contract import StyleGenerator
 from .registry import register
 
@@ -469,9 +469,8 @@ class LiteGenerator(StyleGenerator):
             self.screen.requires_grad_(False)
         if self.grain is not None and content_images:
             dev = self.lut.lut.device
-            step = max(1, len(content_images) // GRAIN_IMAGES)  # a large set: a sample, evenly spaced
-            with torch.no_grad():
-                outputs = [self.texture(self(t[None].to(dev)))[0].cpu() for t in content_images[::step]]
+            with torch.no_grad():  # a large set: the sample fit_grain reads, evenly spaced
+                outputs = [self.texture(self(t[None].to(dev)))[0].cpu() for t in evenly(content_images, GRAIN_IMAGES)]
             self.grain.fit(outputs, style_images)
         return True
 
