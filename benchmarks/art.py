@@ -32,6 +32,7 @@ from brushwork.data import ImageBank, builtin_dir
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.metrics import ssim
 from brushwork.stylizer import Stylizer
+from brushwork.training.choose import resolve_generator
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -63,7 +64,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("docs/bench/art"))
     ap.add_argument("--set", action="append", default=[], help="recipe override key=JSON")
-    ap.add_argument("--generator", default="lite", help="the generator family (lite, painter, resnet)")
+    ap.add_argument("--generator", default="auto", help="auto (as brushwork train chooses), lite, painter, resnet")
     ap.add_argument("--tag", default="", help="suffix of the sheet's and results' names")
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
@@ -77,12 +78,16 @@ def main() -> None:
             "magenta": [mag.stylize(t, set_vec) for t in photos]}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         style_bank = ImageBank.from_tensors(style)
-        r = default_recipe(len(style), generator=args.generator, **overrides)
+        generator, choice = args.generator, None
+        if generator == "auto":  # as brushwork train chooses it (training/choose.py)
+            generator, choice = resolve_generator(content.tensors, style, False, args.seed)
+            print(f"generator {generator}: {choice['why']}", flush=True)
+        r = default_recipe(len(style), generator=generator, **overrides)
         t0 = time.perf_counter()
         path = train_style_run(
             content=content, style=style_bank, pairs=None, recipe=r, run_dir=Path(tmp) / "run",
             style_dir=Path(tmp) / "style", budget=Budget(minutes=args.minutes), seed=args.seed, device="cpu",
-            quiet=True,
+            quiet=True, choice=choice,
         )  # fmt: skip
         minutes = (time.perf_counter() - t0) / 60
         st = Stylizer.load(path, device="cpu")
@@ -106,7 +111,7 @@ def main() -> None:
     save_image_atomic(tensor_to_pil(torch.cat([x[:, :, :w] for x in strips], 1).clamp(-1, 1)),
                       args.out / f"{args.style.name}{args.tag}.jpg", quality=88)  # fmt: skip
     (args.out / f"results_{args.style.name}{args.tag}.json").write_text(
-        json.dumps({"rows": rows, "steps": steps, "generator": args.generator, "set": args.set}, indent=2)
+        json.dumps({"rows": rows, "steps": steps, "generator": generator, "choice": choice, "set": args.set}, indent=2)
     )
 
 

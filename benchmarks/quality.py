@@ -51,6 +51,7 @@ from brushwork.data import ImageBank, PairedBank
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.metrics import psnr, ssim
 from brushwork.stylizer import Stylizer
+from brushwork.training.choose import resolve_generator
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -141,7 +142,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="", help="random looks with these seeds (e.g. 12,40-43): a repeat")
     ap.add_argument("--looks", default="", help=f"named looks instead: {','.join([*LOOKS, *EXTRA_LOOKS])}")
     ap.add_argument("--method", default="cut")
-    ap.add_argument("--generator", default="lite", help="lite (the default), painter, resnet")
+    ap.add_argument("--generator", default="auto", help="auto (the default: chosen from the sets), lite, painter, resnet")
     ap.add_argument("--pairs", type=int, default=0, help="before/after pairs (from A) added to training")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--photos", type=Path, default=SHARED)
@@ -217,7 +218,10 @@ def main() -> None:
         if mag is not None:
             set_vec = mag.set_vector(style)
             outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
-        r = default_recipe(len(style), method=args.method, generator=args.generator, n_pairs=args.pairs, **overrides)
+        generator, choice = args.generator, None
+        if generator == "auto":  # as brushwork train chooses it (training/choose.py)
+            generator, choice = resolve_generator(a, style, args.pairs > 0, args.seed)
+        r = default_recipe(len(style), method=args.method, generator=generator, n_pairs=args.pairs, **overrides)
         if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
             teacher = TEACHERS[r.teacher](a, style, seed=args.seed)
             outs["teacher"] = [teacher(t[None])[0] for t in c]
@@ -246,7 +250,7 @@ def main() -> None:
                 content=content, style=style_bank, pairs=pairs, recipe=r, run_dir=Path(tmp) / "run",
                 style_dir=Path(tmp) / "style", budget=Budget(steps=args.steps, minutes=args.minutes),
                 seed=args.seed, device=args.device, quiet=True,
-                probe=probe if args.probe_every else None, probe_every=args.probe_every,
+                probe=probe if args.probe_every else None, probe_every=args.probe_every, choice=choice,
             )  # fmt: skip
             train_s = time.perf_counter() - t0
             st = Stylizer.load(path, device=args.device)
@@ -266,7 +270,8 @@ def main() -> None:
         gain = scores["learned"]["bpsnr"] - best
         lines = meta.get("lines") or {}
         vig = meta.get("vignette") or [0.0, 0.0]
-        decisions = {k: v for k, v in (("pseudo_pairs", meta.get("pseudo_pairs", "")),
+        chosen = f"{generator} ({choice['drawn_share']:.2f})" if choice and "drawn_share" in choice else ""
+        decisions = {k: v for k, v in (("generator", chosen), ("pseudo_pairs", meta.get("pseudo_pairs", "")),
                                        ("lines", "drawn" if lines.get("drawn") else "none" if lines else ""),
                                        ("vignette", vig if any(vig) else "")) if v}  # fmt: skip
         row = {
@@ -274,7 +279,7 @@ def main() -> None:
             "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),
             "trace": trace, "steps": meta["steps"], "seconds_per_step": meta["seconds_per_step"],
             "train_seconds": train_s, "train_minutes": meta["minutes"], "ended_by": meta.get("ended_by", ""),
-            "decisions": decisions, "lines": meta.get("lines"), "generator": args.generator,
+            "decisions": decisions, "lines": meta.get("lines"), "generator": generator,
             "truth_style": truth_style,
         }  # fmt: skip
         rows.append(row)

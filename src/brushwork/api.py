@@ -12,6 +12,8 @@ from .errors import BrushworkError
 from .errors import warn as warn_user
 from .io import load_folder
 from .library import check_name, runs_dir, styles_dir
+from .training.choose import resolve_generator
+from .training.distributed import rank
 from .training.loop import OPTIONS, Budget
 from .training.recipe import SMALL_SET, StyleRecipe, default_recipe
 from .training.style import train_style_run
@@ -22,7 +24,7 @@ PathLike = str | os.PathLike[str]
 def train_style(
     style_dir: PathLike | None = None, content_dir: PathLike | None = None, *, name: str,
     minutes: float | None = None, steps: int | None = None, method: str = "cut",
-    generator: str = "lite", loss: str = "lsgan", size: int = 256, seed: int = 0,
+    generator: str = "auto", loss: str = "lsgan", size: int = 256, seed: int = 0,
     device: str = "auto", resume: bool = False, before_dir: PathLike | None = None,
     after_dir: PathLike | None = None, quiet: bool = False, dry_run: bool = False,
     recipe: dict[str, Any] | None = None, warn: Any = None, on_step: Any = None,
@@ -31,7 +33,9 @@ def train_style(
 
     ``content_dir`` defaults to the built-in photo set. Exactly one of ``minutes`` and
     ``steps`` (default: 3 minutes). The style is written to the library under ``name``;
-    returns its folder. ``recipe`` overrides fields of the automatic recipe.
+    returns its folder. ``recipe`` overrides fields of the automatic recipe. ``generator``
+    "auto" (the default) measures which family suits the style set (``training.choose``):
+    the painter for drawn looks, lite for everything else and whenever pairs are given.
     """
     check_name(name)
     dest = styles_dir() / name
@@ -82,9 +86,14 @@ def train_style(
         pairs, f = load_pairs(before_dir, after_dir, min_side, max_side)
         failures += f
     style = ImageBank(styles, min_side) if styles else pairs.after  # type: ignore[union-attr]
+    choice = None
     if resume and saved:
         r = StyleRecipe.from_json(saved["recipe"])
     else:
+        if generator == "auto":
+            generator, choice = resolve_generator(content.tensors, style.tensors, pairs is not None, seed)
+            if (not quiet or dry_run) and rank() == 0:
+                (warn or warn_user)(f"generator {generator}: {choice['why']}")
         r = default_recipe(
             len(style), method=method, generator=generator, n_pairs=0 if pairs is None else len(pairs.before),
             **{"loss": loss, "size": size, **(recipe or {})},
@@ -105,5 +114,5 @@ def train_style(
     return train_style_run(
         content=content, style=style, pairs=pairs, recipe=r, run_dir=run, style_dir=dest,
         budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,
-        on_step=on_step,
+        on_step=on_step, choice=choice,
     )  # fmt: skip

@@ -44,10 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--method", choices=["cut", "fastcut", "cyclegan"], default="cut")
     t.add_argument(
         "--generator",
-        choices=["lite", "painter", "resnet"],
-        default="lite",
-        help="lite (default): colour looks, drawings, fastest; painter: strokes and texture, started from a "
-        "pretrained painting network (paintings, drawings, comics); resnet: CycleGAN-class, for GPUs",
+        choices=["auto", "lite", "painter", "resnet"],
+        default="auto",
+        help="auto (default): painter for drawn looks, lite otherwise, measured from the sets; lite: colour "
+        "looks, fastest; painter: strokes and texture, started from a pretrained painting network "
+        "(paintings, drawings, comics); resnet: CycleGAN-class, for GPUs",
     )
     t.add_argument("--loss", choices=["lsgan", "vanilla", "hinge", "wgan-gp"], default="lsgan")
     t.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels")

@@ -212,7 +212,7 @@ def create_app(
         steps: Annotated[int | None, Form(ge=1, le=1_000_000)] = None,
         size: Annotated[int, Form(ge=32, le=1024)] = 256,
         seed: Annotated[int, Form()] = 0,
-        generator: Annotated[str, Form(pattern="^(lite|painter|resnet)$")] = "lite",
+        generator: Annotated[str, Form(pattern="^(auto|lite|painter|resnet)$")] = "auto",
         overwrite: Annotated[bool, Form()] = False,
         recipe: Annotated[str | None, Form(description="JSON object of recipe overrides")] = None,
     ) -> dict[str, str]:

@@ -280,7 +280,7 @@ class Worker(threading.Thread):
             train_style(
                 job.folder / "style", content if content.is_dir() else None, name=job.train_name,
                 minutes=p.get("minutes"), steps=p.get("steps"), size=int(p.get("size", 256)),
-                seed=int(p.get("seed", 0)), generator=str(p.get("generator", "lite")), device=self.device,
+                seed=int(p.get("seed", 0)), generator=str(p.get("generator", "auto")), device=self.device,
                 resume=resume, quiet=True, recipe=p.get("recipe") or None, on_step=self._on_step(job),
             )  # fmt: skip
         install_style(trained, job.name, bool(p.get("overwrite")))

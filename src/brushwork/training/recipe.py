@@ -95,7 +95,7 @@ class StyleRecipe(RecipeBase):
     # "features" (colortransfer.FeatureTransfer: one transport of colour and local structure
     # together); "" trains unpaired losses alone (docs/benchmarks.md)
     teacher: str = ""
-    # lite, without pairs: fit the style set's vignette (brightness falling off towards the
+    # without pairs: fit the style set's vignette (brightness falling off towards the
     # frame's edges, beyond the photos' own: colortransfer.fit_vignette) against the colour
     # transport of the content photos, learn the look from the style images with it divided
     # out, and save it with the style, which applies it over the whole frame at any size
@@ -238,6 +238,9 @@ def default_recipe(
         # of its outputs' style vectors to the folder's
         r.prior = True
         r.lambda_style_vec = 1.0
+        # the frame's vignette is measured from the sets and applied over the frame, as for
+        # lite: a network that sees crops cannot place it
+        r.vignette = n_pairs == 0
     else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
         r.d_ndf = 64
     if n_style < SMALL_SET:

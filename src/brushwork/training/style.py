@@ -328,13 +328,15 @@ def train_style_run(
     resume: bool = False, quiet: bool = False, sources: dict[str, Any] | None = None,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
     probe: Callable[[int, nn.Module], None] | None = None, probe_every: int = 0,
+    choice: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
     """Train a style and write it to ``style_dir``; checkpoints and logs go to ``run_dir``.
 
     ``on_step(step, stats)`` is called after every step (progress reporting); raising
     ``KeyboardInterrupt`` from it stops training with a checkpoint, as Ctrl-C does.
     ``probe(step, ema_generator)`` is called every ``probe_every`` steps (benchmarks score
-    held-out images with it); its time is left out of a time budget.
+    held-out images with it); its time is left out of a time budget. ``choice``: how the
+    generator family was chosen (``training.choose``), kept in the training summary.
     """
     r = recipe
     r.validate()
@@ -503,7 +505,7 @@ def train_style_run(
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
         "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dd.world,
-        "recipe": r.to_json(), "sources": sources or {},
+        "recipe": r.to_json(), "sources": sources or {}, "generator_choice": choice or {},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
     if summary["ended_by"] == "step cap" and not quiet:

@@ -1,0 +1,70 @@
+"""``--generator auto``: the painter for drawn looks, lite for the rest, measured from the sets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from test_colortransfer import SHARED_PHOTOS, _grade, _quarter_photos, _sketch
+
+from brushwork.color import luminance
+from brushwork.colortransfer import apply_vignette, structure_alpha
+from brushwork.nets.lite import Screen
+from brushwork.training.choose import DRAWN, choose_generator, descreened, resolve_generator
+
+needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/data/photos (CI has it)")
+
+
+def _dots(t: torch.Tensor) -> torch.Tensor:
+    """A halftone screen printed over a grade: dots at a fixed period and angle, larger where
+    the graded picture is darker, darkening it by half (as the random looks' halftone)."""
+    y = _grade(t)
+    lum = (luminance(y[None])[0, 0] + 1) / 2
+    h, w = lum.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    u = (xx * math.cos(0.5) + yy * math.sin(0.5)) / 5
+    v = (yy * math.cos(0.5) - xx * math.sin(0.5)) / 5
+    dot = (torch.hypot(u - u.round(), v - v.round()) < 0.6 * (1 - lum).clamp(0, 1).sqrt()).float()
+    return ((y + 1) / 2 * (1 - 0.5 * dot)) * 2 - 1
+
+
+@needs_photos
+def test_a_drawing_gets_the_painter_and_a_grade_or_a_printed_screen_gets_lite() -> None:
+    """Real photos, unpaired. A drawing's colour follows local structure, a grade's follows
+    colour; a halftone print's dots are structure too, but placed by the page, so they are
+    taken out (lite's screen draws them) before the measure is read. A vignette over the
+    drawing (colour that no local structure explains) is divided out first."""
+    content, others, _ = _quarter_photos()
+
+    def vignetted_sketch(t: torch.Tensor) -> torch.Tensor:
+        return apply_vignette(_sketch(t), (-0.5, 0.0))
+
+    for look, expected in ((vignetted_sketch, "painter"), (_grade, "lite"), (_dots, "lite")):
+        style = [look(t) for t in others]
+        name, why = choose_generator(content, style)
+        assert name == expected, (look.__name__, why)  # measured: 0.71, 0.00, 0.26
+        assert (why["drawn_share"] > DRAWN) == (expected == "painter")
+    # the dots alone would have read as drawn (0.55): the screen taken out is what decides
+    style = [_dots(t) for t in others]
+    assert structure_alpha(content, style, 60_000, torch.Generator().manual_seed(0)) > DRAWN
+
+
+def test_pairs_are_learned_by_lite_and_the_choice_says_why() -> None:
+    name, why = resolve_generator([], [], paired=True)
+    assert name == "lite" and "pairs" in why["why"]
+
+
+def test_an_image_without_a_screen_keeps_its_pixels() -> None:
+    """A screen fitted to images that have none draws (almost) nothing, so descreening leaves
+    them as they were; on images too small to measure a screen they are returned as they are."""
+    g = torch.Generator().manual_seed(0)
+    smooth = [
+        torch.nn.functional.avg_pool2d(torch.rand(1, 3, 160, 200, generator=g) * 2 - 1, 9, 1, 4)[0] for _ in range(3)
+    ]
+    out = descreened(smooth, smooth)
+    assert max(float((a - b).abs().mean()) for a, b in zip(out, smooth, strict=True)) < 0.01
+    tiny = [torch.zeros(3, 40, 40)]
+    assert descreened(tiny, tiny)[0] is tiny[0]
+    screen = Screen([0.25, 0.0])
+    assert screen.texture_of(smooth[0]).abs().max() < 0.05  # an unfitted stage starts near 0
