@@ -9,7 +9,7 @@ where the painter was as good in blurred PSNR and half the style distance (docs/
 "Choosing the generator"). ``--art`` adds the real-art sets of shared/data/styles.
 
     python benchmarks/generator_probe.py --random 24
-    python benchmarks/generator_probe.py --drawings 6 --random 6   # fresh seeds, six of them drawings
+    python benchmarks/generator_probe.py --drawings 6 --textured 6 --random 6   # fresh seeds of each kind
     python benchmarks/generator_probe.py --art
 """
 
@@ -33,12 +33,18 @@ from quality import SHARED, split_photos
 STYLES = SHARED.parent / "styles"
 
 
-def fresh_drawings(n: int) -> list[int]:
-    """n fresh seeds whose looks draw (drawn at random among all seeds, kept if they draw)."""
+def fresh(n: int, keep: str) -> list[int]:
+    """n fresh seeds whose looks are of a kind ("drawing": they draw; "textured": halftone or
+    hatching over a grade, the looks whose printed dots could pass for drawn structure),
+    drawn at random among all seeds and kept if they are."""
     out: list[int] = []
     while len(out) < n:
         s = secrets.randbelow(10**6)
-        if "drawing(" in random_look(s)[1]:
+        desc = random_look(s)[1]
+        draws = "drawing(" in desc
+        if (keep == "drawing" and draws) or (
+            keep == "textured" and not draws and ("halftone" in desc or "hatching" in desc)
+        ):
             out.append(s)
     return out
 
@@ -56,11 +62,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--random", type=int, default=0, help="this many fresh seeds")
     ap.add_argument("--drawings", type=int, default=0, help="this many fresh seeds whose looks draw")
+    ap.add_argument(
+        "--textured", type=int, default=0, help="this many fresh seeds of halftone or hatching over a grade"
+    )
     ap.add_argument("--seeds", default="", help="repeat given seeds")
     ap.add_argument("--art", action="store_true", help="also the real-art sets (no truth: which it picks)")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
-    seeds += fresh_drawings(args.drawings) + [secrets.randbelow(10**6) for _ in range(args.random)]
+    seeds += fresh(args.drawings, "drawing") + fresh(args.textured, "textured")
+    seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
     print(f"random look seeds: {','.join(map(str, seeds))}", flush=True)
     a, b, _, _ = split_photos(SHARED)
     cases: list[tuple[str, str, list[torch.Tensor], bool | None]] = []

@@ -82,7 +82,10 @@ def test_dry_run_trains_nothing(
     photo_dir: Path, style_dir: Path, brushwork_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["train", str(style_dir), "--content", str(photo_dir), "--name", "d", "--dry-run"]) == 0
-    assert "dry run: 4 content photos, 3 style images" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dry run: 4 content photos, 3 style images" in err
+    # --generator auto (the default) says which family it chose and why, before anything trains
+    assert "generator lite: local structure explains" in err and "generator lite;" in err
     assert not (brushwork_home / "styles" / "d").exists()
 
 

@@ -14,7 +14,8 @@ cannot predict its phase teaches it to leave the texture out. Two pieces let lit
   pixel's place in the frame, so a tile of a large photo gets the same pattern as the
   whole image would.
 
-The network stage that learns what to draw with them is ``nets.lite.Screen``.
+The network stage that learns what to draw with them is ``nets.lite.Screen``; ``notch_screen``
+takes a screen out of images instead (the lattice of its waves removed from their spectra).
 
 Grain has no phase at all, so nothing places it; only its spread can be measured:
 
@@ -118,6 +119,60 @@ def fourier(band: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
     ey = torch.exp(-2j * math.pi * f[:, :1] * torch.arange(h, dtype=torch.float64))  # [K, H]
     ex = torch.exp(-2j * math.pi * f[:, 1:] * torch.arange(w, dtype=torch.float64))  # [K, W]
     return ((band.to(torch.complex128) @ ex.T).T * ey).sum(1)
+
+
+NOTCH_WIDTH = 0.01  # cycles per pixel: the spread of each notch (above a fitted frequency's error)
+
+
+def _parallel(p: torch.Tensor, q: torch.Tensor) -> bool:
+    """Whether two frequencies point the same way (within ~12 degrees, either sign)."""
+    return abs(float(p[0] * q[1] - p[1] * q[0])) <= 0.2 * float(p.norm() * q.norm())
+
+
+def screen_lattice(freqs: list[list[float]], limit: float = 0.5) -> torch.Tensor:
+    """[N, 2] the frequencies (fy, fx) at which a screen with the peaks ``freqs`` puts power:
+    the lattice m f1 + n f2, every point up to ``limit`` on both axes, the origin left out.
+    f1 is the shortest of the peaks and of the differences between parallel peaks (a peak
+    may be a harmonic: hatching's 2f and 3f give its f), f2 the shortest of those that is not
+    parallel to f1 (halftone dots: the screen's second direction; hatching, whose strokes run
+    one way, may have none, and then the lattice is the harmonics m f1). A binary pattern's
+    dots are not waves: their power sits on the whole lattice, not on the peaks a screen keeps."""
+    peaks = list(torch.tensor(freqs, dtype=torch.float64).reshape(-1, 2))
+    cands = peaks + [p - q for i, p in enumerate(peaks) for q in peaks[i + 1 :] if _parallel(p, q)]
+    cands = sorted((c for c in cands if float(c.norm()) >= 1 / (2 * MAX_PERIOD)), key=lambda c: float(c.norm()))
+    f1 = cands[0]
+    f2 = next((c for c in cands[1:] if not _parallel(c, f1)), None)
+    reach = math.ceil(limit / float(f1.norm())) + 1
+    m = torch.arange(-reach, reach + 1, dtype=torch.float64)
+    if f2 is None:
+        points = m[:, None] * f1
+    else:
+        mm, nn = torch.meshgrid(m, m, indexing="ij")
+        points = mm.reshape(-1, 1) * f1 + nn.reshape(-1, 1) * f2
+    keep = (points.abs().amax(1) <= limit) & (points.abs().amax(1) > 0)
+    return points[keep]
+
+
+def notch_screen(
+    images: list[torch.Tensor], freqs: list[list[float]], width: float = NOTCH_WIDTH
+) -> list[torch.Tensor]:
+    """[3, H, W] images with a screen of the peaks ``freqs`` (``fit_screen``) taken out: their
+    spectra multiplied by 1 - a Gaussian notch of ``width`` at every point of the screen's
+    lattice (``screen_lattice``), clamped to [-1, 1]. A look without a screen loses only the
+    few narrow bands around its chance peaks."""
+    if not freqs:
+        return images
+    points = screen_lattice(freqs)
+    out = []
+    for t in images:
+        h, w = t.shape[-2:]
+        fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
+        fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
+        keep = torch.ones(h, w, dtype=torch.float64)
+        for p in points:
+            keep *= 1 - torch.exp(-((fy - p[0]).square() + (fx - p[1]).square()) / (2 * width**2))
+        out.append(torch.fft.ifft2(torch.fft.fft2(t.double()) * keep).real.float().clamp(-1, 1))
+    return out
 
 
 def screen_phases(

@@ -266,23 +266,6 @@ class Screen(nn.Module):
         h, w = y.shape[-2:]
         return self.draw(y, position_features(self.freqs, h, w, top, left, self.scale, y.device)[None])
 
-    @torch.no_grad()
-    def texture_of(self, image: torch.Tensor) -> torch.Tensor:
-        """The texture this (fitted) screen finds in a [3, H, W] image: what it draws on the
-        image's own low band, each half at the phases measured on the other half, as ``fit``
-        learns it. ``image - texture_of(image)`` is the image with its screen taken out (0
-        where the style has no screen, since the fit then leaves the stage near 0)."""
-        t = image.float()
-        out = torch.zeros_like(t)
-        a, b = halves(*t.shape[-2:])
-        phase_a, phase_b = screen_phases(t, self.freqs.cpu(), self.reach, [a, b])
-        for (rows, cols), phases in ((a, phase_b), (b, phase_a)):
-            crop = t[:, rows, cols]
-            low = _box(crop[None], self.reach)
-            pos = position_features(self.freqs, *crop.shape[-2:], rows.start, cols.start, 1, phases=phases)
-            out[:, rows, cols] = (self.draw(low, pos[None]) - low)[0]
-        return out
-
     def fit(self, images: list[torch.Tensor], steps: int = 200, crops: int = 8, side: int = 96, seed: int = 0) -> None:
         """Start from the screen the style images show, learned by regression: the stage puts
         an image's texture back on its own low band (its local mean over the stage's box),

@@ -10,14 +10,19 @@ the lines that lite's teacher leaves pale: as good in blurred PSNR and half the 
 on fresh random drawings (docs/benchmarks.md, "Choosing the generator").
 
 The measure is the structure teacher's: how much more of the style images' colour variance
-their local structure explains than of the photos' (``colortransfer.structure_alpha``), read
-on the style images as training sees them, with their vignette divided out (a fall-off over
-the frame is colour that no local structure explains) and their screen taken out (halftone
-dots and hatching are structure whose colour the style's own features predict, but no photo
-places them: lite's screen stage draws those). Painter when structure explains more than half of it: the look is drawn rather
-than graded. On fresh random looks the measure was 0.78-0.80 on every drawing and at most
-0.33 on every other look (docs/benchmarks.md), so the rule does not hang on where between
-them the line is drawn.
+their local structure explains than of the photos' (``colortransfer.structure_alpha``). It is
+read on the style images as training sees them, with their vignette divided out (a fall-off
+over the frame is colour that no local structure explains) and their screen taken out
+(halftone dots and hatching are structure whose colour the style's own features predict, but
+no photo places them, and lite's screen stage draws them: the whole lattice of the screen's
+waves is notched out of the spectra, since binary dots put power on every harmonic), and on
+both sets blurred by 1.5 px, at the scale of the picture rather than of a pixel's texture
+(hatching only in the shadows, grain). Painter when structure explains more than half of the
+style's colour: the look is drawn rather than graded. Misrouting a drawing to lite costs style
+distance but little else (lite's drawings are as good in blurred PSNR); misrouting a grade to
+the painter costs 3-5 dB, so the measure errs towards lite: on 34 fresh random looks it read
+0.55-0.69 on every drawing and at most 0.38 on every other look, textured grades included
+(docs/benchmarks.md, "Choosing the generator").
 """
 
 from __future__ import annotations
@@ -27,23 +32,18 @@ from typing import Any
 import torch
 
 from ..colortransfer import ColourTable, apply_vignette, fit_vignette, structure_alpha
-from ..nets.lite import Screen
-from ..screens import GRAIN_IMAGES, evenly, fit_screen
+from ..screens import GRAIN_IMAGES, evenly, fit_screen, notch_screen
 
 DRAWN = 0.5  # structure explains more than half of the style's colour: a drawn look
+BLUR = 1.5  # px: the sets are read at the scale of the picture, not of a pixel's texture
 SAMPLES = 200_000  # pixels the measure reads from each set
 
 
-def descreened(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
-    """The style images ([3, H, W] in [-1, 1]) with the screen that lite would fit to them
-    (``screens.fit_screen``, ``nets.lite.Screen.fit``) taken out; unchanged when the images
-    are too small to measure one."""
-    freqs = fit_screen(content, style)
-    if not freqs:
-        return style
-    screen = Screen([f for pair in freqs for f in pair])
-    screen.fit(style, seed=seed)
-    return [(t.float() - screen.texture_of(t)).clamp(-1, 1) for t in style]
+def descreened(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The style images ([3, H, W] in [-1, 1]) with the screen lite would fit to them
+    (``screens.fit_screen``) notched out of their spectra (``screens.notch_screen``);
+    unchanged when the images are too small to measure one."""
+    return notch_screen(style, fit_screen(content, style))
 
 
 def devignetted(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
@@ -60,11 +60,11 @@ def drawn_share(content: list[torch.Tensor], style: list[torch.Tensor], seed: in
     """How much more of the style's colour local structure explains than of the photos'
     (0: colour follows colour, 1: colour follows structure alone), on the style images with
     their vignette and screen taken out; at most ``GRAIN_IMAGES`` of each set are read
-    (evenly spaced)."""
+    (evenly spaced), both sets blurred by ``BLUR``."""
     content, style = evenly(content, GRAIN_IMAGES), evenly(style, GRAIN_IMAGES)
     style = devignetted(content, style, seed)
     gen = torch.Generator().manual_seed(seed)
-    return structure_alpha(content, descreened(content, style, seed), SAMPLES, gen)
+    return structure_alpha(content, descreened(content, style), SAMPLES, gen, blur=BLUR)
 
 
 def choose_generator(
