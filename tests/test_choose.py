@@ -45,6 +45,8 @@ def test_a_drawing_gets_the_painter_and_a_grade_or_a_printed_screen_gets_lite() 
         name, why = choose_generator(content, style)
         assert name == expected, (look.__name__, why)  # measured: 0.75, 0.00, 0.07
         assert (why["drawn_share"] > DRAWN) == (expected == "painter")
+        # a painting set reads as a colour look too: the lite choice says how to get strokes
+        assert ("--generator painter" in why["why"]) == (expected == "lite")
     # the dots alone would have read as drawn (0.55): the screen taken out is what decides
     style = [_dots(t) for t in others]
     assert structure_alpha(content, style, 60_000, torch.Generator().manual_seed(0)) > DRAWN

@@ -78,6 +78,10 @@ def choose_generator(
         f"({'more' if share > DRAWN else 'no more'} than {DRAWN}: "
         f"{'a drawn look' if share > DRAWN else 'colour follows colour'})"
     )
+    if name == "lite":
+        # Paintings read as colour looks too (their strokes are texture, not colour placed by
+        # structure): lite learns their palette; the painter repaints photos with strokes.
+        why += "; for brush strokes (paintings rather than photos with a look) use --generator painter"
     return name, {
         "generator": name,
         "drawn_share": round(share, 4),
