@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
-from test_colortransfer import SHARED_PHOTOS, _grade, _quarter_photos, _sketch
+from test_colortransfer import _grade, _quarter_photos, _sketch, needs_photos
 
 from brushwork.color import luminance
 from brushwork.colortransfer import apply_vignette, structure_alpha
 from brushwork.screens import screen_lattice
 from brushwork.training.choose import DRAWN, choose_generator, descreened, resolve_generator
-
-needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/data/photos (CI has it)")
 
 
 def _dots(t: torch.Tensor) -> torch.Tensor:

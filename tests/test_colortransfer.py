@@ -80,9 +80,12 @@ def test_colour_transport_recovers_a_grade_and_fills_the_lut() -> None:
 
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+needs_photos = pytest.mark.skipif(
+    not SHARED_PHOTOS.is_dir(), reason="needs ../shared/data/photos (the project's data; CI has it)"
+)
 
 
-@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/data/photos (the project's data; CI has it)")
+@needs_photos
 def test_balancing_removes_the_subject_mix_from_the_transport() -> None:
     """Two sets of *different* real photos and no look at all: the pooled transport from one
     to the other still changes the held-out photos (it maps one set's subjects onto the
@@ -135,6 +138,7 @@ def _quarter_photos() -> tuple[list[torch.Tensor], list[torch.Tensor], list[torc
     return small[0:12:2], small[1:12:2], small[12:]
 
 
+@needs_photos
 def test_structure_teacher_draws_where_the_style_draws_and_only_there() -> None:
     """Real photos, unpaired. On a drawing the style's colours follow local structure (paper
     where flat, pencil on edges), so the teacher mixes in the style's colour per structure
@@ -175,6 +179,7 @@ def _halftone(t: torch.Tensor) -> torch.Tensor:
     return (ink * blue + (1 - ink) * paper) * 2 - 1
 
 
+@needs_photos
 def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour() -> None:
     """The default teacher measures its mix on blurred copies and squares it: on a pencil
     drawing it still lands well nearer the truth than the colour transport, while on a
@@ -202,6 +207,7 @@ def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour
             assert ours <= 1.02 * transport, (ours, transport)  # measured: 1.00x
 
 
+@needs_photos
 def test_a_vignette_is_measured_from_the_sets_and_only_when_there() -> None:
     """The style set's fall-off towards the frame's edges, beyond the photos' own, is read
     against the content photos' colour transport: a look's vignette is found near its
