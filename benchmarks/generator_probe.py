@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from brushwork.data import builtin_dir
 from brushwork.io import list_images, load_image, pil_to_tensor
 from brushwork.training.choose import choose_generator
 from looks import parse_seeds, random_look, styled_sets
@@ -43,7 +44,12 @@ def fresh(n: int, keep: str) -> list[int]:
         desc = random_look(s)[1]
         draws = "drawing(" in desc
         if (keep == "drawing" and draws) or (
-            keep == "textured" and not draws and ("halftone" in desc or "hatching" in desc)
+            not draws
+            and (
+                (keep == "textured" and ("halftone" in desc or "hatching" in desc))
+                or (keep == "flat" and "flat(" in desc)
+                or (keep == "grainy" and "kind=grain" in desc)
+            )
         ):
             out.append(s)
     return out
@@ -65,17 +71,24 @@ def main() -> None:
     ap.add_argument(
         "--textured", type=int, default=0, help="this many fresh seeds of halftone or hatching over a grade"
     )
+    ap.add_argument("--flat", type=int, default=0, help="this many fresh seeds of flat colour (no drawing)")
+    ap.add_argument("--grainy", type=int, default=0, help="this many fresh seeds of grain (no drawing)")
     ap.add_argument("--seeds", default="", help="repeat given seeds")
     ap.add_argument("--art", action="store_true", help="also the real-art sets (no truth: which it picks)")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
     seeds += fresh(args.drawings, "drawing") + fresh(args.textured, "textured")
+    seeds += fresh(args.flat, "flat") + fresh(args.grainy, "grainy")
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
     print(f"random look seeds: {','.join(map(str, seeds))}", flush=True)
     a, b, _, _ = split_photos(SHARED)
     cases: list[tuple[str, str, list[torch.Tensor], bool | None]] = []
     if args.art:
-        cases += [(name, name, art_set(name), None) for name in ("vangogh", "raphael", "singles")]
+        builtin = [pil_to_tensor(load_image(p)) for p in list_images(builtin_dir("styles/vangogh"))]
+        cases += [("vangogh12", "the 12 built-in Van Gogh paintings", builtin, None)]
+        cases += [(name, name, art_set(name), None) for name in ("vangogh", "raphael")]
+        singles = list_images(STYLES / "singles")  # each one painting, as a user with one would have
+        cases += [(p.stem[:9], p.stem, [t], None) for p, t in zip(singles, art_set("singles"), strict=True)]
     right = total = 0
     for name, desc, style, draws in cases + [(f"r{s}", "", [], None) for s in seeds]:
         if not style:
@@ -92,7 +105,10 @@ def main() -> None:
             right, total = right + ok, total + 1
             verdict = "right" if ok else "WRONG"
         stages = " -> ".join(p.split("(")[0] for p in desc.split(": ", 1)[-1].split(" -> "))
-        print(f"{name:9s} drawn share {why['drawn_share']:.2f} -> {generator:7s} {verdict:5s} "
+        if draws is None:
+            stages = desc
+        print(f"{name:9s} drawn share {why['drawn_share']:.2f} strokes {why['stroke_excess']:.2f}x "
+              f"-> {generator:7s} {verdict:5s} "
               f"({time.perf_counter() - t0:.0f} s)  {stages}", flush=True)  # fmt: skip
     if total:
         print(f"right on {right} of {total} random looks")

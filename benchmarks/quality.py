@@ -270,7 +270,11 @@ def main() -> None:
         gain = scores["learned"]["bpsnr"] - best
         lines = meta.get("lines") or {}
         vig = meta.get("vignette") or [0.0, 0.0]
-        chosen = f"{generator} ({choice['drawn_share']:.2f})" if choice and "drawn_share" in choice else ""
+        chosen = (
+            f"{generator} ({choice['drawn_share']:.2f}, {choice['stroke_excess']:.2f}x)"
+            if choice and "drawn_share" in choice
+            else ""
+        )
         decisions = {k: v for k, v in (("generator", chosen), ("pseudo_pairs", meta.get("pseudo_pairs", "")),
                                        ("lines", "drawn" if lines.get("drawn") else "none" if lines else ""),
                                        ("vignette", vig if any(vig) else "")) if v}  # fmt: skip

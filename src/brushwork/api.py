@@ -35,7 +35,8 @@ def train_style(
     ``steps`` (default: 3 minutes). The style is written to the library under ``name``;
     returns its folder. ``recipe`` overrides fields of the automatic recipe. ``generator``
     "auto" (the default) measures which family suits the style set (``training.choose``):
-    the painter for drawn looks, lite for everything else and whenever pairs are given.
+    the painter for drawn looks and brush strokes, lite for everything else and whenever pairs
+    are given.
     """
     check_name(name)
     dest = styles_dir() / name

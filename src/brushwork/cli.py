@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator",
         choices=["auto", "lite", "painter", "resnet"],
         default="auto",
-        help="auto (default): painter for drawn looks, lite otherwise, measured from the sets; lite: colour "
+        help="auto (default): painter for drawn looks and brush strokes, lite otherwise, measured from the sets; lite: colour "
         "looks, fastest; painter: strokes and texture, started from a pretrained painting network "
         "(paintings, drawings, comics); resnet: CycleGAN-class, for GPUs",
     )

@@ -295,16 +295,22 @@ def grain_field(
     return total / math.sqrt(len(GRAIN_TILES))
 
 
-def noise_floor(images: list[torch.Tensor]) -> float:
+def noise_floor(images: list[torch.Tensor], scale: int = 1, robust: bool = False) -> float:
     """The spread of the finest luminance noise in the flattest parts of [3, H, W] images in
     [-1, 1]: Immerkaer's Laplacian-like high pass (``_NOISE_KERNEL``, which leaves white noise
     at its own spread and takes out smooth shading), its spread in 8 x 8 blocks, and the 20th
     percentile over the blocks of every image, leaving out blocks near black or white (where
     grain is clipped away). Flat paper or flat colour reads 0, a grainy picture its grain, a
-    halftone or hatching its pattern (whose part the screen draws cancels in a comparison)."""
+    halftone or hatching its pattern (whose part the screen draws cancels in a comparison).
+
+    ``scale`` k: read on the images averaged over k x k pixels first (texture k times coarser
+    than a pixel's). ``robust``: the spread in a block is its median absolute value (over
+    0.6745, the same for white noise), so that a step between two flat colours crossing a
+    block does not count, only texture that covers it."""
     spreads = []
     k = _NOISE_KERNEL.view(1, 1, 3, 3).double()
     for t in images:
+        t = F.avg_pool2d(t[None], scale)[0] if scale > 1 else t
         lum = luminance(t[None].double())
         hp = F.conv2d(lum, k)[0, 0]  # white noise keeps its spread (the kernel's squares sum to 1)
         h, w = (hp.shape[0] // GRAIN_BLOCK) * GRAIN_BLOCK, (hp.shape[1] // GRAIN_BLOCK) * GRAIN_BLOCK
@@ -313,7 +319,11 @@ def noise_floor(images: list[torch.Tensor]) -> float:
         blocks = hp[:h, :w].unfold(0, GRAIN_BLOCK, GRAIN_BLOCK).unfold(1, GRAIN_BLOCK, GRAIN_BLOCK)
         level = lum[0, 0, 1 : 1 + h, 1 : 1 + w].unfold(0, GRAIN_BLOCK, GRAIN_BLOCK).unfold(1, GRAIN_BLOCK, GRAIN_BLOCK)
         mid = level.mean((2, 3)).abs() < 0.8
-        spreads.append(blocks.std((2, 3))[mid].flatten())
+        if robust:
+            spread = blocks.flatten(2).abs().median(-1).values / 0.6745
+        else:
+            spread = blocks.std((2, 3))
+        spreads.append(spread[mid].flatten())
     s = torch.cat(spreads) if spreads else torch.zeros(0, dtype=torch.float64)
     if not s.numel():
         return 0.0
