@@ -21,7 +21,7 @@ def main(paths: list[str]) -> None:
     for r in rows:
         sc = r["scores"]
         cells = " | ".join(f"{sc[c]['bpsnr']:.2f} / {sc[c].get('style', float('nan')):.2f}" for c in cols)
-        what = r["describe"].split(": ", 1)[1]
+        what = r["describe"].split(": ", 1)[-1]  # a named look is described by its name alone
         stages = " -> ".join(part.split("(")[0] + (f"({part.split('kind=')[1].split(',')[0]})" if "kind=" in part else "")
                              for part in what.split(" -> "))  # fmt: skip
         four = sc["learned"]["bpsnr"] - max(sc[c]["bpsnr"] for c in BASELINES)
