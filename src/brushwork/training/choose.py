@@ -20,8 +20,8 @@ both sets blurred by 1.5 px, at the scale of the picture rather than of a pixel'
 (hatching only in the shadows, grain). Painter when structure explains more than half of the
 style's colour: the look is drawn rather than graded. Misrouting a drawing to lite costs style
 distance but little else (lite's drawings are as good in blurred PSNR); misrouting a grade to
-the painter costs 3-5 dB, so the measure errs towards lite: on 34 fresh random looks it read
-0.55-0.69 on every drawing and at most 0.38 on every other look, textured grades included
+the painter costs 3-5 dB, so the measure errs towards lite: on 44 fresh random looks it read
+0.58-0.70 on every drawing and at most 0.18 on every other look, 20 textured grades included
 (docs/benchmarks.md, "Choosing the generator").
 
 A painting's colour follows colour too (Van Gogh reads 0.00), but its strokes are texture that
@@ -67,6 +67,15 @@ def devignetted(content: list[torch.Tensor], style: list[torch.Tensor], seed: in
     return [apply_vignette(t, vignette, inverse=True) for t in style]
 
 
+def cleaned(
+    content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:  # fmt: skip
+    """The sets as both measures read them: at most ``GRAIN_IMAGES`` of each (evenly spaced),
+    the style images with their vignette divided out and their screen notched out."""
+    content, style = evenly(content, GRAIN_IMAGES), evenly(style, GRAIN_IMAGES)
+    return content, descreened(content, devignetted(content, style, seed))
+
+
 def stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> float:
     """How much more texture the flattest parts of the style images carry than those of lite's
     start (the colour transport, plus the grain lite fits, applied to the photos), read
@@ -74,10 +83,11 @@ def stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: 
     (``screens.noise_floor``: a block's median absolute high pass, so a step between flat
     colours that crosses a block does not count, texture that covers it does). About 1 for a
     grade or grain, below 1 for flat colour or a smoothed look, over 2 for brush strokes,
-    which cover even a painting's sky. Read on the style images with their vignette and
-    screen taken out; at most ``GRAIN_IMAGES`` of each set (evenly spaced)."""
-    content, style = evenly(content, GRAIN_IMAGES), evenly(style, GRAIN_IMAGES)
-    style = descreened(content, devignetted(content, style, seed))
+    which cover even a painting's sky. Read on the sets as ``cleaned`` gives them."""
+    return _stroke_excess(*cleaned(content, style, seed), seed)
+
+
+def _stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: int) -> float:
     table = ColourTable.of_transport(content, style, seed=seed)
     start = [table(t) for t in content]
     amount = fit_grain(start, style)
@@ -90,21 +100,23 @@ def stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: 
 
 def drawn_share(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> float:
     """How much more of the style's colour local structure explains than of the photos'
-    (0: colour follows colour, 1: colour follows structure alone), on the style images with
-    their vignette and screen taken out; at most ``GRAIN_IMAGES`` of each set are read
-    (evenly spaced), both sets blurred by ``BLUR``."""
-    content, style = evenly(content, GRAIN_IMAGES), evenly(style, GRAIN_IMAGES)
-    style = devignetted(content, style, seed)
-    gen = torch.Generator().manual_seed(seed)
-    return structure_alpha(content, descreened(content, style), SAMPLES, gen, blur=BLUR)
+    (0: colour follows colour, 1: colour follows structure alone), on the sets as ``cleaned``
+    gives them, both blurred by ``BLUR``."""
+    return _drawn_share(*cleaned(content, style, seed), seed)
+
+
+def _drawn_share(content: list[torch.Tensor], style: list[torch.Tensor], seed: int) -> float:
+    return structure_alpha(content, style, SAMPLES, torch.Generator().manual_seed(seed), blur=BLUR)
 
 
 def choose_generator(
     content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0
 ) -> tuple[str, dict[str, Any]]:
-    """-> (generator name, the evidence for the training summary)."""
-    share = drawn_share(content, style, seed)
-    strokes = stroke_excess(content, style, seed)
+    """-> (generator name, the evidence for the training summary). The sets are cleaned once
+    for both measures."""
+    content, style = cleaned(content, style, seed)
+    share = _drawn_share(content, style, seed)
+    strokes = _stroke_excess(content, style, seed)
     drawn, stroked = share > DRAWN, strokes > STROKES
     name = "painter" if drawn or stroked else "lite"
     why = (
