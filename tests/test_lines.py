@@ -120,6 +120,17 @@ def test_no_lines_for_a_colour_grade_the_colour_stages_learned() -> None:
         assert torch.equal(g.colour(content), before)  # the output is what it was
 
 
+def test_decide_false_leaves_the_lines_found_drawn() -> None:
+    """Benchmarks compare a look with and without the lines the search found, whatever the rule says."""
+    content, style = blocks(6, seed=1), blocks(6, seed=2) * 0.5
+    g = lined_lite()
+    report = calibrate_lines(g, content, style, decide=False)
+    assert not report["drawn"] and not L.lines_rule(report)
+    assert g.structure.ink[1].item() == 1.0 and g.structure.edge_at.item() == pytest.approx(report["edge_at"])
+    assert calibrate_lines(lined_lite(), content, style) == report  # the same measures either way
+    assert 0.0 <= report["lined_thin_ink"] <= 1.0
+
+
 def test_no_lines_in_a_mid_grey_ink() -> None:
     """Flat regions' borders are "darker than their surroundings" too; ink must be dark."""
     content, style = blocks(6, seed=1), blocks(6, seed=2) * 0.5
@@ -175,7 +186,8 @@ def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
     meta = json.loads((path / "style.json").read_text())
     lines = meta["training"]["lines"]
     assert set(lines) == {
-        "drawn", "drawing", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio", "thin_ink", "chroma",
+        "drawn", "drawing", "strength", "edge_at", "colour", "ink_is_dark", "swd_ratio", "ink_ratio", "thin_ink", "lined_thin_ink",
+        "chroma",
         "hue_spread",
     }  # fmt: skip
     assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]

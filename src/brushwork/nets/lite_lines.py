@@ -150,13 +150,14 @@ def _bake_curves(g: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> None:
 
 @torch.no_grad()
 def calibrate_lines(
-    g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, max_swd_ratio: float = 0.8,
-    min_ink_ratio: float = 3.0,
+    g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
 ) -> dict[str, Any]:  # fmt: skip
     """Choose the line stage's numbers of ``g`` (a `lite` generator with a structure stage
     that draws lines) for content crops ``content`` against style crops ``style`` (both
     [B, 3, H, W] in [-1, 1]); set them in place and return what was measured and chosen.
-    With no lines chosen, the stage's line strengths are zero (its output is unchanged)."""
+    With no lines chosen, the stage's line strengths are zero (its output is unchanged).
+    ``decide=False`` leaves the lines found drawn whatever ``lines_rule`` says (a benchmark
+    compares the two outputs: benchmarks/lines_probe.py)."""
     st = getattr(g, "structure", None)
     if st is None or not st.has_lines:
         raise ValueError("line calibration needs a lite generator whose structure stage draws lines")
@@ -194,15 +195,30 @@ def calibrate_lines(
     if drawing:  # lines, then the paper's and the strokes' tones
         _bake_curves(g, *fit_curves(lined, style))
         swd_ratio = _swd(g.colour(content), style) / swd_plain
-    drawn = drawing or (dark and ink_ratio >= min_ink_ratio and thin >= MIN_THIN_INK and swd_ratio <= max_swd_ratio)
-    if not drawn:
+    report = {"drawing": drawing, "ink_is_dark": dark, "swd_ratio": swd_ratio, "ink_ratio": ink_ratio, "thin_ink": thin}
+    drawn = lines_rule(report)
+    lined_thin = thin_ink(lined, colour)  # how line-like the drawn lines' own ink is, for comparison
+    if decide and not drawn:
         st.ink.zero_()
     return {
         "drawn": drawn, "drawing": drawing, "strength": LINE_STRENGTH if drawn else 0.0, "edge_at": at,
         "colour": [round(v, 4) for v in st.ink_colour.tolist()], "ink_is_dark": dark,
         "swd_ratio": round(swd_ratio, 4), "ink_ratio": round(ink_ratio, 3), "thin_ink": round(thin, 3),
-        "chroma": round(grey, 4), "hue_spread": round(spread, 4),
+        "lined_thin_ink": round(lined_thin, 3), "chroma": round(grey, 4), "hue_spread": round(spread, 4),
     }  # fmt: skip
+
+
+def lines_rule(report: dict[str, Any], max_swd_ratio: float = 0.8, min_ink_ratio: float = 3.0) -> bool:
+    """Whether the lines ``calibrate_lines`` found are kept, from what it measured (the
+    module docstring gives the reasons): always for a drawing; otherwise only where the ink is
+    dark, plentiful against the output's, mostly thin, and the lines bring the patch
+    distribution closer."""
+    r = report
+    return bool(
+        r["drawing"]
+        or (r["ink_is_dark"] and r["ink_ratio"] >= min_ink_ratio and r["thin_ink"] >= MIN_THIN_INK
+            and r["swd_ratio"] <= max_swd_ratio)
+    )  # fmt: skip
 
 
 def add_lines(
