@@ -1,6 +1,8 @@
 """Data-parallel training on the CPU: 2 gloo ranks under torchrun against 1 process with the
-same global batch (the same losses and weights within float tolerance), exact resume with the
-same number of ranks after a SIGKILL, and the GAN trainer on 2 ranks."""
+same global batch (the recipe's batch is per rank: 2 ranks of 1 against 1 process of 2; the
+same losses and weights within float tolerance), exact resume with the same number of ranks
+after a SIGKILL, the GAN trainer on 2 ranks, and the README's multi-rank command forms with
+the default settings."""
 
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def test_two_ranks_equal_one_process(tmp_path: Path, folders: tuple[Path, Path])
     home = tmp_path / "home"
     common = ["train", str(style), "--content", str(content), "--steps", "6", "--size", "32", *sets(STRICT)]
     run(home, *common, "--name", "one")
-    out = run(home, *common, "--name", "two", nproc=2)
+    out = run(home, *common, *sets({"batch": 1, "style_batch": 1}), "--name", "two", nproc=2)
     assert out.count("saved to") == 1  # rank 0 speaks for the run
     a, b = last_stats(home, "one"), last_stats(home, "two")
     for k in ("d", "g", "nce", "pair"):
@@ -113,11 +115,40 @@ def test_gan_two_ranks(tmp_path: Path) -> None:
     recipe = {"diffaug": "", "batch": 4, "checkpoint_every": 2, "sample_every": 1000, "precision": "fp32"}
     common = ["gan", "train", str(imgs), "--size", "32", "--steps", "3", *sets(recipe)]
     run(home, *common, "--name", "g1")
-    run(home, *common, "--name", "g2", nproc=2)
+    run(home, *common, *sets({"batch": 2}), "--name", "g2", nproc=2)  # 2 per rank: the same 4
     a, b = last_stats(home, "gan-g1"), last_stats(home, "gan-g2")
     # the DCGAN generator's batch norm takes its statistics over each rank's half of the
     # batch (as DDP without SyncBatchNorm does), so the losses agree less closely
     for k in ("d", "g"):
         assert abs(a[k] - b[k]) <= 0.03 * max(1.0, abs(a[k])), (k, a[k], b[k])
-    out = brushwork(home, *common, "--name", "g3", "--set", "batch=3", nproc=2).communicate(timeout=300)[0].decode()
-    assert "does not split evenly over 2 ranks" in out
+    run(home, *common, *sets({"batch": 3}), "--name", "g3", nproc=2)  # any batch: 3 per rank, 6 in all
+    assert json.loads((home / "runs" / "gan-g3" / "training_options.json").read_text())["recipe"]["batch"] == 3
+
+
+def test_readme_multi_rank_commands_with_the_defaults(tmp_path: Path, folders: tuple[Path, Path]) -> None:
+    """``--nproc 2`` and ``torchrun --standalone --nproc-per-node 2 -m brushwork train`` with no
+    recipe settings train and save a style that applies (the default batch of 1 once failed to
+    split over 2 ranks)."""
+    style, content = folders
+    home = tmp_path / "home"
+    common = ["train", str(style), "--content", str(content), "--steps", "2", "--size", "32"]
+    run(home, *common, "--name", "viaflag", nproc=2)
+    env = {**os.environ, "BRUSHWORK_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "brushwork",
+           *common, "--name", "viatorchrun", "--device", "cpu", "--quiet"]  # fmt: skip
+    p = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    assert p.returncode == 0, (p.stdout + p.stderr).decode()
+    for name in ("viaflag", "viatorchrun"):
+        meta = json.loads((home / "styles" / name / "style.json").read_text())
+        assert meta["training"]["ranks"] == 2
+        out = tmp_path / f"out_{name}"
+        run(home, "apply", name, str(next(content.iterdir())), "--out", str(out))
+        assert len(list(out.iterdir())) == 1
+
+
+def test_a_failure_on_two_ranks_is_said_once_without_a_traceback(tmp_path: Path) -> None:
+    p = brushwork(tmp_path / "home", "train", str(tmp_path / "missing"), "--name", "x", "--steps", "1", nproc=2)
+    out = p.communicate(timeout=300)[0].decode()
+    assert p.returncode == 2, out
+    assert out.count("brushwork: error:") == 1 and "no such folder" in out, out
+    assert "Traceback" not in out and "ChildFailedError" not in out, out

@@ -374,7 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except BrushworkError as exc:
-        print(f"brushwork: error: {exc}", file=sys.stderr)
+        from .training.distributed import rank
+
+        if rank() == 0:  # under torchrun every rank meets the same error: rank 0 says it, once
+            print(f"brushwork: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -1,8 +1,10 @@
 """Data-parallel training across processes started by ``torchrun`` (NCCL on GPUs, gloo on CPUs).
 
-Every rank holds the same networks and the same random streams (one seed). Each step every
-rank draws the *global* batch from the shared data generator and keeps its own slice of
-it, so the ranks' slices together are exactly the batch one process would draw; gradients
+Every rank holds the same networks and the same random streams (one seed). A recipe's batch
+sizes are per rank, as with ``DistributedDataParallel``: the global batch is the batch times
+the ranks. Each step every rank draws that global batch from the shared data generator and
+keeps its own slice of it, so the ranks' slices together are exactly the batch one process
+with the global batch size would draw; gradients
 are averaged across ranks before each optimizer step (one all-reduce of the flattened
 gradients per network group), the learning-rate schedule follows rank 0's clock, and the
 logged losses are the ranks' average. Checkpoints, samples, logs and the finished style
@@ -54,14 +56,8 @@ class Dist:
             return torch.device("cuda", self.local_rank)
         return dev
 
-    def local(self, n: int, what: str) -> int:
-        """This rank's share of a global batch of ``n`` (which must divide evenly)."""
-        if n % self.world:
-            raise BrushworkError(f"{what} {n} does not split evenly over {self.world} ranks (--set {what}=...)")
-        return n // self.world
-
     def shard(self, x: torch.Tensor) -> torch.Tensor:
-        """This rank's rows of a global batch."""
+        """This rank's rows of a global batch (``world`` equal slices)."""
         if not self.active:
             return x
         b = x.shape[0] // self.world
@@ -130,6 +126,21 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+# torchrun's agent, run by ``launch``: a rank that fails has said why (rank 0 prints the
+# error), so the agent's own report (a traceback of ChildFailedError and its log lines) is left
+# out and its exit status is the failed rank's
+_AGENT = """
+import logging, sys
+from torch.distributed.run import parse_args, run
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+try:
+    run(parse_args(sys.argv[1:]))
+except ChildFailedError as exc:
+    sys.exit(exc.get_first_failure()[1].exitcode or 1)
+"""
+
+
 def launch(nproc: int, argv: list[str]) -> int:
     """Run ``brushwork ARGV`` as ``nproc`` data-parallel ranks on this machine (torchrun,
     standalone rendezvous) -> its exit status. Several machines: run torchrun yourself with
@@ -139,8 +150,7 @@ def launch(nproc: int, argv: list[str]) -> int:
 
     if "WORLD_SIZE" in os.environ:
         raise BrushworkError("--nproc: already running under torchrun (drop --nproc there)")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "brushwork", *argv]  # fmt: skip
+    cmd = [sys.executable, "-c", _AGENT, "--standalone", f"--nproc-per-node={nproc}", "-m", "brushwork", *argv]
     return subprocess.call(cmd)
 
 

@@ -123,7 +123,6 @@ def train_gan_run(
     dev = resolve_device(device)
     ranks = from_env(dev)  # a torchrun rank, or rank 0 of 1
     dev = ranks.device(dev)
-    ranks.local(r.batch, "batch")  # the global batch must split evenly
     dtype = resolve_precision(r.precision, dev)
     if ranks.main:
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
@@ -158,10 +157,11 @@ def train_gan_run(
         save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
 
     def step() -> dict[str, float]:
-        # the global batch drawn on every rank, this rank's slice kept (data-parallel runs)
-        real = ranks.shard(relative_crops(images, r.batch, r.size, r.crop_scale, gen))
+        # the recipe's batch is per rank: the global batch (batch x ranks) drawn on every rank,
+        # this rank's slice kept (data-parallel runs)
+        real = ranks.shard(relative_crops(images, r.batch * ranks.world, r.size, r.crop_scale, gen))
         real = real.to(dev, memory_format=torch.channels_last)
-        z = ranks.shard(torch.randn(r.batch, r.z_dim, device=dev))
+        z = ranks.shard(torch.randn(r.batch * ranks.world, r.z_dim, device=dev))
         # ---- discriminator ---------------------------------------------------------------
         with autocast(dev, dtype):
             fake = g(z)

@@ -6,7 +6,6 @@ checkpoint } -> save the EMA generator as a style folder.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 import time
@@ -346,10 +345,6 @@ def train_style_run(
     dd = from_env(dev)  # a torchrun rank, or rank 0 of 1
     dev = dd.device(dev)
     dtype = resolve_precision(r.precision, dev)
-    # each rank's share of the global batch (the recipe's batch sizes are global)
-    r_rank = dataclasses.replace(
-        r, batch=dd.local(r.batch, "batch"), style_batch=dd.local(r.style_batch, "style_batch")
-    )
     if dd.main:
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
     dd.barrier()
@@ -466,13 +461,16 @@ def train_style_run(
         save_checkpoint(run_dir, state)
 
     state = StepState(
-        r_rank, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dd
+        r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dd
     )
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
-        real_a = dd.shard(random_crops(content, r.batch, r.size, r.crop_scale, gen)).to(dev, memory_format=CL)
-        real_b = dd.shard(random_crops(style, r.style_batch, r.size, r.crop_scale, gen)).to(dev, memory_format=CL)
+        # the recipe's batches are per rank (DistributedDataParallel's convention): every rank
+        # draws the global batch (batch x ranks) from the shared stream and keeps its slice
+        real_a = dd.shard(random_crops(content, r.batch * dd.world, r.size, r.crop_scale, gen))
+        real_b = dd.shard(random_crops(style, r.style_batch * dd.world, r.size, r.crop_scale, gen))
+        real_a, real_b = real_a.to(dev, memory_format=CL), real_b.to(dev, memory_format=CL)
         return dd.average_stats(method_step(state, real_a, real_b))
 
     def sample(at: int) -> None:
