@@ -126,8 +126,15 @@ def test_structure_teacher_makes_the_pseudo_pairs_when_asked(photo_dir: Path, st
         style_dir, photo_dir, name="drawn", steps=2, size=32, recipe={**TINY, "teacher": "structure"}, quiet=True
     )
     training = brushwork.Stylizer.load(s).meta["training"]
-    assert training["pseudo_pairs"] == "structure"
-    assert len(training["vignette"]) == 2  # measured (the tiny test sets' value is not checked)
+    assert training["pseudo_pairs"] == "structure" and training["pairs"] == 0  # no real pairs
+    # the pseudo-pairs were learned from: the logged steps carry the pair loss (none without a teacher)
+    steps = [json.loads(line) for line in (runs_dir() / "drawn" / "stats.jsonl").read_text().splitlines()]
+    assert steps and all(step.get("pair", 0.0) > 0 for step in steps)
+    plain = brushwork.train_style(
+        style_dir, photo_dir, name="plain", steps=1, size=32, recipe={**TINY, "teacher": ""}, quiet=True
+    )
+    assert brushwork.Stylizer.load(plain).meta["training"]["pseudo_pairs"] == ""
+    assert all("pair" not in json.loads(x) for x in (runs_dir() / "plain" / "stats.jsonl").read_text().splitlines())
 
 
 def test_existing_style_is_never_overwritten(photo_dir: Path, style_dir: Path) -> None:
