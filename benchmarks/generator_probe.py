@@ -28,31 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brushwork.data import builtin_dir
 from brushwork.io import list_images, load_image, pil_to_tensor
 from brushwork.training.choose import choose_generator
-from looks import parse_seeds, random_look, styled_sets
+from looks import fresh_seeds, parse_seeds, styled_sets
 from quality import SHARED, split_photos
 
 STYLES = SHARED.parent / "styles"
-
-
-def fresh(n: int, keep: str) -> list[int]:
-    """n fresh seeds whose looks are of a kind ("drawing": they draw; "textured": halftone or
-    hatching over a grade, the looks whose printed dots could pass for drawn structure),
-    drawn at random among all seeds and kept if they are."""
-    out: list[int] = []
-    while len(out) < n:
-        s = secrets.randbelow(10**6)
-        desc = random_look(s)[1]
-        draws = "drawing(" in desc
-        if (keep == "drawing" and draws) or (
-            not draws
-            and (
-                (keep == "textured" and ("halftone" in desc or "hatching" in desc))
-                or (keep == "flat" and "flat(" in desc)
-                or (keep == "grainy" and "kind=grain" in desc)
-            )
-        ):
-            out.append(s)
-    return out
 
 
 def art_set(name: str, side: int = 1024) -> list[torch.Tensor]:
@@ -77,8 +56,8 @@ def main() -> None:
     ap.add_argument("--art", action="store_true", help="also the real-art sets (no truth: which it picks)")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds) if args.seeds else []
-    seeds += fresh(args.drawings, "drawing") + fresh(args.textured, "textured")
-    seeds += fresh(args.flat, "flat") + fresh(args.grainy, "grainy")
+    seeds += fresh_seeds(args.drawings, "drawing") + fresh_seeds(args.textured, "textured")
+    seeds += fresh_seeds(args.flat, "flat") + fresh_seeds(args.grainy, "grainy")
     seeds += [secrets.randbelow(10**6) for _ in range(args.random)]
     print(f"random look seeds: {','.join(map(str, seeds))}", flush=True)
     a, b, _, _ = split_photos(SHARED)

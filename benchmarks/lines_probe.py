@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 from pathlib import Path
 
@@ -28,24 +27,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brushwork import nets
-from brushwork.colortransfer import COLOUR_SMOOTH, ColourTable, apply_vignette, fit_colour_transport, fit_vignette
+from brushwork.colortransfer import COLOUR_SMOOTH, apply_vignette, fit_colour_transport, fit_look_vignette
 from brushwork.data import ImageBank, random_crops
 from brushwork.nets.lite_lines import calibrate_lines, lines_rule
-from looks import parse_seeds, random_look, styled_sets
+from looks import fresh_seeds, parse_seeds, styled_sets
 from quality import SHARED, score, split_photos
-
-
-def fresh(n: int, kind: str = "") -> list[int]:
-    """n fresh seeds: any look, or ``ink`` (with an ink stage) or ``redraw`` (abstraction, flat
-    colour or ink over a grade: no drawing)."""
-    out: list[int] = []
-    while len(out) < n:
-        s = secrets.randbelow(10**6)
-        desc = random_look(s)[1]
-        redraw = "drawing(" not in desc and any(k in desc for k in ("abstraction(", "flat(", "ink("))
-        if not kind or (kind == "ink" and "ink(" in desc) or (kind == "redraw" and redraw):
-            out.append(s)
-    return out
 
 
 def main() -> None:
@@ -56,8 +42,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="", help="repeat these seeds")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = ap.parse_args()
-    seeds = (parse_seeds(args.seeds) if args.seeds else []) + fresh(args.ink, "ink") + fresh(args.redraw, "redraw")
-    seeds += fresh(args.random)
+    seeds = parse_seeds(args.seeds) if args.seeds else []
+    seeds += fresh_seeds(args.ink, "ink") + fresh_seeds(args.redraw, "redraw") + fresh_seeds(args.random)
     print(f"seeds: {','.join(map(str, seeds))}  (repeat with --seeds)", flush=True)
     a, b, c, _ = split_photos(SHARED)
     rows = []
@@ -66,8 +52,7 @@ def main() -> None:
         if sets is None:
             continue
         desc, (style, truth) = sets
-        start = ColourTable.of_transport(a, style)
-        vig = fit_vignette([start(t) for t in a], style)
+        vig = fit_look_vignette(a, style)
         flat = [apply_vignette(t, vig, inverse=True) for t in style] if vig != (0.0, 0.0) else style
         g = nets.create("generator", "lite", structure=True, lines=True).eval().requires_grad_(False)
         g.start_colour(fit_colour_transport(a, flat), smooth=COLOUR_SMOOTH)

@@ -7,6 +7,7 @@ person's style: a colour grade, a cartoon, a charcoal drawing and an oil paintin
 from __future__ import annotations
 
 import math
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,36 @@ def styled_sets(
     except Exception as exc:
         print(f"r{seed}: the look cannot be applied ({type(exc).__name__}: {exc}); skipped", flush=True)
         return None
+
+
+def _draws(desc: str) -> bool:
+    return "drawing(" in desc
+
+
+# kinds of random look by their description: what a probe asks ``fresh_seeds`` for
+LOOK_KINDS: dict[str, Callable[[str], bool]] = {
+    "": lambda d: True,  # any look
+    "drawing": _draws,  # paper and pencil placed by the photo's structure
+    # halftone or hatching over a grade: printed dots that could pass for drawn structure
+    "textured": lambda d: not _draws(d) and ("halftone" in d or "hatching" in d),
+    "flat": lambda d: not _draws(d) and "flat(" in d,
+    "grainy": lambda d: not _draws(d) and "kind=grain" in d,
+    "ink": lambda d: "ink(" in d,  # an ink stage (drawings with ink included)
+    # looks that re-draw the picture in colour: abstraction, flat colour or ink over a grade
+    "redraw": lambda d: not _draws(d) and any(k in d for k in ("abstraction(", "flat(", "ink(")),
+}
+
+
+def fresh_seeds(n: int, kind: str = "") -> list[int]:
+    """n fresh seeds (nobody chose them) whose random looks are of ``kind`` (``LOOK_KINDS``),
+    drawn at random among all seeds and kept if they are."""
+    keep = LOOK_KINDS[kind]
+    out: list[int] = []
+    while len(out) < n:
+        s = secrets.randbelow(10**6)
+        if keep(random_look(s)[1]):
+            out.append(s)
+    return out
 
 
 def parse_seeds(spec: str) -> list[int]:

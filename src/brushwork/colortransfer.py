@@ -624,3 +624,11 @@ def fit_vignette(
     if darken_only and a + b > 0:  # brighter corners
         return 0.0, 0.0
     return a, b
+
+
+def fit_look_vignette(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> tuple[float, float]:
+    """The look's vignette as training measures it: ``fit_vignette`` of the style set against
+    the content photos after their (balanced) colour transport onto it, whose own fall-off is
+    the photos', so that the look's tone curve is not read as a vignette."""
+    start = ColourTable.of_transport(content, style, seed=seed)
+    return fit_vignette([start(t) for t in content], style)

@@ -40,7 +40,7 @@ from typing import Any
 
 import torch
 
-from ..colortransfer import ColourTable, apply_vignette, fit_vignette, structure_alpha
+from ..colortransfer import ColourTable, apply_vignette, fit_look_vignette, structure_alpha
 from ..screens import GRAIN_IMAGES, evenly, fit_grain, fit_screen, grain_field, noise_floor, notch_screen
 
 DRAWN = 0.5  # structure explains more than half of the style's colour: a drawn look
@@ -60,8 +60,7 @@ def descreened(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[t
 def devignetted(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
     """The style images with the vignette that training fits (``colortransfer.fit_vignette``,
     against the content photos' colour transport) divided out; unchanged when there is none."""
-    start = ColourTable.of_transport(content, style, seed=seed)
-    vignette = fit_vignette([start(t) for t in content], style)
+    vignette = fit_look_vignette(content, style, seed)
     if vignette == (0.0, 0.0):
         return style
     return [apply_vignette(t, vignette, inverse=True) for t in style]

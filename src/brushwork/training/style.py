@@ -24,11 +24,10 @@ from ..augment import diff_augment, parse_policy
 from ..colortransfer import (
     COLOUR_SMOOTH,
     TEACHERS,
-    ColourTable,
     apply_vignette,
     fit_colour_transport,
     fit_idt,
-    fit_vignette,
+    fit_look_vignette,
 )
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
@@ -354,8 +353,7 @@ def train_style_run(
         # the look's vignette, measured against the content photos' colour transport (whose
         # own fall-off is the photos'); the networks learn the look with it divided out of
         # the style images, and the saved style applies it over the whole frame
-        start = ColourTable.of_transport(content.tensors, style.tensors, seed=seed)
-        vignette = fit_vignette([start(t) for t in content.tensors], style.tensors)
+        vignette = fit_look_vignette(content.tensors, style.tensors, seed=seed)
         if vignette != (0.0, 0.0):
             style = ImageBank.from_tensors([apply_vignette(t, vignette, inverse=True) for t in style.tensors])
     g_kwargs = dict(r.generator_kwargs)
