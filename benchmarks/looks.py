@@ -136,7 +136,7 @@ EXTRA_LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "teal": teal_orange,
     "sketch": sketch,
     "poster": poster,
-    # written in session 9 after the drawing rule was fixed, and run once: never used to choose
+    # written on 2026-11-28 after the drawing rule was fixed, and run once: never used to choose
     "inkwash": ink_wash,
     "bwprint": bw_print,
 }

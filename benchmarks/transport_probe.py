@@ -12,13 +12,13 @@ the quality benchmark's blurred PSNR. Candidates, all set-level (no per-look rul
 
     python benchmarks/transport_probe.py --random 24
     python benchmarks/transport_probe.py --seeds 12,40-43
-    python benchmarks/transport_probe.py --balance --random 12            # subject balancing (session 13)
+    python benchmarks/transport_probe.py --balance --random 12            # subject balancing (2026-11-29)
     python benchmarks/transport_probe.py --balance --teacher --random 8   # ... and the teachers with it
-    python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (session 14)
+    python benchmarks/transport_probe.py --structure --random 12          # the structure teacher (2026-11-29)
     python benchmarks/transport_probe.py --structure --alpha --random 12  # ... and other measures of its mix
-    python benchmarks/transport_probe.py --shrink --random 12             # the noise-shrunk colour transport (session 15)
-    python benchmarks/transport_probe.py --choose --random 8              # the mix chosen by validation (session 16)
-    python benchmarks/transport_probe.py --vignette --random 12           # the fitted vignette, four forms (session 16)
+    python benchmarks/transport_probe.py --shrink --random 12             # the noise-shrunk colour transport (2026-11-29)
+    python benchmarks/transport_probe.py --choose --random 8              # the mix chosen by validation (2026-11-29)
+    python benchmarks/transport_probe.py --vignette --random 12           # the fitted vignette, four forms (2026-11-29)
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def feature_teacher(
 def shifted(
     content: list[torch.Tensor], style: list[torch.Tensor], st: StructureTeacher
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Conditional mean matching after the colour transport (a candidate, session 15): the
+    """Conditional mean matching after the colour transport (a candidate, 2026-11-29): the
     balanced colour transport, plus per structure bin the style set's mean colour minus the
     transported content set's (content pixels balanced), each shrunk to its set's mean by
     STRUCTURE_PRIOR pseudo-pixels. Zero where structure says nothing the colours do not."""
@@ -106,7 +106,7 @@ def shifted(
     return apply
 
 
-def transport_shrink(  # a candidate, session 15 (not adopted: docs/benchmarks.md)
+def transport_shrink(  # a candidate, 2026-11-29 (not adopted: docs/benchmarks.md)
     content: list[torch.Tensor], style: list[torch.Tensor], transfer: DistributionTransfer, points: torch.Tensor,
     samples: int, seed: int,
 ) -> float:  # fmt: skip

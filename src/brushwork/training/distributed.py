@@ -108,9 +108,10 @@ class Dist:
 
 def _exit_with_launcher(poll_s: float = 0.2) -> None:
     """Stop this rank when its launcher (the torchrun agent that started it) is gone.
-    torchrun starts each rank in a session of its own, so killing the launcher (SIGKILL, a
-    closed terminal) leaves the ranks running: orphans that go on training and writing
-    checkpoints into the run folder, under a ``--resume`` that then reads a moving file."""
+    torchrun starts each rank with setsid, in a process group of its own, so killing the
+    launcher (SIGKILL, a closed terminal) leaves the ranks running: orphans that go on training
+    and writing checkpoints into the run folder, under a ``--resume`` that then reads a moving
+    file."""
     parent = os.getppid()
 
     def watch() -> None:
