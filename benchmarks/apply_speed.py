@@ -13,8 +13,18 @@ Then, in a fresh process each, the peak resident memory of applying a style to a
 6000x4000 photo through the CLI path (tiles from the default memory budget), including a
 lined style trained on 1024 px photos, whose structure stage then runs at scale 6.
 
+With ``--learned``: styles learned by the default recipe (``--generator auto``, saved
+unpruned so each stage can be timed) from the built-in Van Gogh paintings and from a colour
+grade, a halftone print and a pencil drawing drawn with fresh seeds from
+``shared/looks/random_looks.py`` (style images: 12 Kodak photos through the look; content:
+the other 12). Each is pruned as training prunes it (``training/prune.py``) and reported:
+the stages dropped, each stage's cost at 1024 px, how far pruning moved the output on
+photos it never saw, 1024 px seconds (auto, fp32) against resnet fp32 in the same run, and
+a 6000x4000 photo through the CLI path in a fresh process (seconds, peak memory).
+
     python benchmarks/apply_speed.py
     python benchmarks/apply_speed.py --memory-only     # just the 6000x4000 peak-memory part
+    python benchmarks/apply_speed.py --learned [--minutes 2]
 """
 
 from __future__ import annotations
@@ -104,7 +114,12 @@ def main() -> None:
     ap.add_argument(
         "--quick", action="store_true", help="1024 px only, default lite and painter vs resnet, no 24 MP run"
     )
+    ap.add_argument("--learned", action="store_true", help="styles learned from real sets and random looks")
+    ap.add_argument("--minutes", type=float, default=2.0, help="training minutes per learned style")
     args = ap.parse_args()
+    if args.learned:
+        learned_report(args.minutes)
+        return
     bf16 = cpu_has_native_bf16()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -203,6 +218,126 @@ def peak_report(
             f"6000x4000 photo, {name}: peak resident memory {r['peak_mb']:.0f} MB "
             f"(before the style was loaded: {r['before_mb']:.0f} MB), {r['seconds']:.1f} s"
         )
+
+
+# ---- styles learned from real sets ----------------------------------------------------------
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos" / "kodak24"
+HELD_OUT = KODAK.parent / "samples"  # photos neither training nor pruning saw
+
+
+def learned_sets(root: Path) -> dict[str, tuple[Path, Path, str]]:
+    """name -> (style folder, content folder, what it is): Van Gogh (built in) and three
+    random looks of fresh seeds (printed)."""
+    import numpy as np
+    from PIL import Image
+
+    from brushwork.data import builtin_dir
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from looks import fresh_seeds, random_look
+
+    photos = sorted(KODAK.glob("*.png"))
+    if len(photos) < 24:
+        raise SystemExit(f"--learned needs the 24 Kodak photos in {KODAK}")
+    content = root / "content"
+    content.mkdir(parents=True)
+    for p in photos[12:]:
+        (content / p.name).write_bytes(p.read_bytes())
+    sets = {"vangogh": (builtin_dir("styles") / "vangogh", content, "the built-in Van Gogh paintings")}
+    for kind in ("grade", "halftone", "drawing"):
+        seed = fresh_seeds(1, kind)[0]
+        fn, desc = random_look(seed)
+        folder = root / kind
+        folder.mkdir()
+        for p in photos[:12]:
+            t = torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
+            out = ((fn(t) + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+            Image.fromarray(out).save(folder / p.name)
+        sets[kind] = (folder, content, f"random look r{seed}: {desc}")
+    return sets
+
+
+def stage_costs(g: torch.nn.Module, kwargs: dict[str, Any], family: str) -> dict[str, float]:
+    """Seconds at 1024 x 1024 (float32) of the whole generator and, per stage, what leaving
+    it out saves."""
+    from brushwork.training.prune import rebuild
+
+    x = torch.rand(1, 3, 1024, 1024) * 2 - 1
+
+    def seconds(net: torch.nn.Module) -> float:
+        with torch.no_grad():
+            return _median_time(lambda: net.texture(net(x)), 3)
+
+    whole = seconds(g)
+    costs = {"whole": whole}
+    for stage in g.stages():
+        kw, state = g.without(kwargs, stage)
+        costs[stage] = whole - seconds(rebuild(family, kw, state))
+    return costs
+
+
+def _median_time(fn: Any, reps: int) -> float:
+    fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def learned_report(minutes: float) -> None:
+    from brushwork.data import ImageBank, load_folder
+    from brushwork.stylefile import load_style
+    from brushwork.training.prune import effect, outputs, prune_for_save
+    from brushwork.training.recipe import StyleRecipe
+
+    bf16 = cpu_has_native_bf16()
+    print(f"CPU threads: {torch.get_num_threads()}, native bf16: {bf16}; training {minutes} min per style")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        os.environ["BRUSHWORK_HOME"] = str(root / "home")
+        held = torch.stack(
+            [t[:, :384, :384] for t in ImageBank(load_folder(HELD_OUT, max_side=768).images, 384).tensors]
+        )  # fmt: skip
+        resnet = Stylizer.load(make_style(root, "resnet"), device="cpu", precision="fp32", max_memory=2**40)
+        x = torch.rand(1, 3, 1024, 1024) * 2 - 1
+        ref = _median_time(lambda: resnet.stylize_tensor(x), 2)
+        print(f"resnet fp32 at 1024 px: {ref:.2f} s (the reference)")
+        rows = []
+        for name, (style, content, what) in learned_sets(root / "sets").items():
+            print(f"\n{name}: {what}", flush=True)
+            cmd = [sys.executable, "-m", "brushwork", "train", str(style), "--content", str(content), "--name", name,
+                   "--minutes", str(minutes), "--seed", "0", "--set", "prune=false", "--quiet"]  # fmt: skip
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+            full_path = root / "home" / "styles" / name
+            g, meta = load_style(full_path)
+            family, kwargs = meta["generator"]["name"], meta["generator"]["kwargs"]
+            r = StyleRecipe.from_json(meta["training"]["recipe"])
+            bank, _ = ImageBank.from_folder(content, r.size, r.max_side, "content photos")
+            pruned, kw, report = prune_for_save(family, kwargs, g, bank, r.size, int(meta["training"]["seed"]))
+            path = save_style(root / "pruned" / name, family, kw, pruned.state_dict(), meta["training"], None)
+            rms, peak = effect(outputs(pruned, held), outputs(g, held))
+            costs = stage_costs(g, kwargs, family)
+            print(f"  generator {family}; dropped {report['dropped'] or 'nothing'}; kept {pruned.stages() or 'colour only'}")
+            print("  cost at 1024 px, fp32: " + ", ".join(f"{k} {v:.3f} s" for k, v in costs.items()))
+            print(f"  pruned vs unpruned on {len(held)} held-out photos: RMS {rms:.3f}, 99.9th pct {peak:.2f} levels")
+            times = {}
+            for label, p, prec in (("auto", path, "auto"), ("fp32", path, "fp32"), ("unpruned auto", full_path, "auto")):
+                st = Stylizer.load(p, device="cpu", precision=prec)
+                times[label] = _median_time(lambda st=st: st.stylize_tensor(x), 3)
+            print("  1024 px: " + ", ".join(f"{k} {v:.3f} s ({ref / v:.1f}x resnet fp32)" for k, v in times.items()))
+            cmd = [sys.executable, __file__, "--peak", str(path), "auto"]
+            big = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+            print(f"  6000x4000 photo, CLI path, auto: {big['seconds']:.1f} s, peak resident {big['peak_mb']:.0f} MB")
+            rows.append((name, family, report["dropped"], times["auto"], ref / times["auto"], big, rms, peak))
+        print("\n| style | generator | dropped | 1024 px auto | x resnet fp32 | 24 MP s | 24 MP MB | pruning RMS / p99.9 |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, family, dropped, t, ratio, big, rms, peak in rows:
+            print(
+                f"| {name} | {family} | {', '.join(dropped) or '-'} | {t:.3f} s | {ratio:.0f}x | "
+                f"{big['seconds']:.1f} | {big['peak_mb']:.0f} | {rms:.2f} / {peak:.2f} |"
+            )
 
 
 def _vm_hwm_mb() -> float:

@@ -188,6 +188,8 @@ LOOK_KINDS: dict[str, Callable[[str], bool]] = {
     # halftone or hatching over a grade: printed dots that could pass for drawn structure
     "textured": lambda d: not _draws(d) and ("halftone" in d or "hatching" in d),
     "flat": lambda d: not _draws(d) and "flat(" in d,
+    "grade": lambda d: "->" not in d and ": grade(" in d,  # a colour grade and nothing else
+    "halftone": lambda d: not _draws(d) and "kind=halftone" in d,
     "grainy": lambda d: not _draws(d) and "kind=grain" in d,
     "ink": lambda d: "ink(" in d,  # an ink stage (drawings with ink included)
     # looks that re-draw the picture in colour: abstraction, flat colour or ink over a grade

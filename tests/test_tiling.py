@@ -7,6 +7,7 @@ import itertools
 import pytest
 import torch
 from conftest import blocks, trained_like_lite
+from torch import nn
 
 from brushwork import nets
 from brushwork.errors import BrushworkError
@@ -79,3 +80,45 @@ def test_a_styles_vignette_spans_the_frame_when_tiled() -> None:
     assert ratio[..., 75:85, 75:85].mean() > 0.99 and ratio[..., :8, :8].mean() < 0.6
     with pytest.raises(BrushworkError, match="vignette"):
         Stylizer(g, {"training": {"vignette": [0.1]}}, device="cpu")
+
+
+def _painter_with_styled_norms() -> nn.Module:
+    """The pretrained painter conditioned on a style vector (its norms scale and shift)."""
+    g = nets.create("generator", "painter").eval()
+    g.start_prior(list(blocks(2, 3, size=128)))
+    return g
+
+
+def test_painter_folds_fixed_norms_into_its_convolutions() -> None:
+    """With the statistics fixed, norm(conv(x)) is one convolution: the folded network gives
+    what the generic hooks give (float32), every tile alike, and is restored afterwards."""
+    from brushwork.tiling import shared_norm_stats
+
+    g = _painter_with_styled_norms()
+    x = torch.rand(1, 3, 96, 128) * 2 - 1
+    x[..., 64:] += 0.5
+    with torch.no_grad():
+        whole = g(x)
+        with shared_norm_stats(g, x):
+            hooked = run_tiled(g, x, tile=48, blend=8, context=32)
+        with g.fixed_norms(x):
+            folded = run_tiled(g, x, tile=48, blend=8, context=32)
+            assert g.n1.folded and g.res[0].norm1.folded
+        assert torch.equal(g(x), whole) and not g.n1.folded  # weights and norms restored
+    assert (folded - hooked).abs().max() < 1e-4
+    assert (folded - whole).abs().mean() < 0.02
+
+
+def test_painter_runs_natively_in_bf16_close_to_float32() -> None:
+    """In bf16 the painter runs with its weights cast (no autocast casts per layer), within
+    a few 8-bit levels of float32, whole and in tiles."""
+    from brushwork.stylizer import Stylizer
+
+    g = _painter_with_styled_norms()
+    x = blocks(1, 5, size=160)
+    ref = Stylizer(g, {"training": {}}, device="cpu", precision="fp32").stylize_tensor(x)
+    bf16 = Stylizer(_painter_with_styled_norms(), {"training": {}}, device="cpu", precision="bf16")
+    assert bf16.native and next(bf16.generator.parameters()).dtype == torch.bfloat16
+    for tile in (None, 64):
+        d = (bf16.stylize_tensor(x, tile=tile) - ref).abs() * 127.5
+        assert d.mean() < 1.0 and d.max() < 8, (tile, float(d.mean()), float(d.max()))

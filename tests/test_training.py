@@ -306,7 +306,8 @@ def test_a_screened_style_resumes_exactly_and_applies(tmp_path: Path) -> None:
     photos = make_images(tmp_path / "big_photos", 3, seed=1, size=(160, 136))
     styles = make_images(tmp_path / "big_style", 3, seed=2, size=(160, 136), tint=(40, 0, -30))
     kw = {"steps": 4, "size": 32, "seed": 5, "quiet": True, "device": "cpu", "generator": "lite",
-          "recipe": {**TINY, "max_side": 160}}  # fmt: skip
+          "recipe": {**TINY, "max_side": 160, "prune": False}}  # fmt: skip
+    # (kept whatever its effect: the tint's fitted screen changes these photos by less than a level)
     full = brushwork.train_style(styles, photos, name="full", **kw)
     meta = json.loads((full / "style.json").read_text())
     assert len(meta["generator"]["kwargs"]["screen"]) == 6  # three waves, fy and fx each

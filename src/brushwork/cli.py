@@ -86,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--max-side", type=_positive_int, help="downscale inputs so the longer side is at most N px")
     a.add_argument("--tile", type=_positive_int, help="force tiles of N px (default: chosen from --max-memory)")
     a.add_argument(
-        "--max-memory", type=_positive_int, default=256, help="MB of activations per tile pass (default 256)"
-    )
+        # the Stylizer's DEFAULT_MAX_MEMORY (not imported: --help stays free of torch)
+        "--max-memory", type=_positive_int, default=384,
+        help="MB per tile pass, activations with the tile in and out (default 384)",
+    )  # fmt: skip
     a.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16", "fp16"],

@@ -11,7 +11,7 @@ import math
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from .stylefile import load_style
 from .tiling import run_tiled, shared_norm_stats
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
-DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of activations per tile pass
+DEFAULT_MAX_MEMORY = 384 * 2**20  # bytes per tile pass (a 1024 x 1024 photo is one pass with any default style)
 # peak activation bytes per pixel for a generator that does not say (generators declare
 # ``bytes_per_pixel``, measured with tracemalloc-like runs); resnet's figure, the safe side
 _DEFAULT_BYTES_PER_PIXEL = 2600
@@ -103,8 +103,14 @@ class Stylizer:
             generator.set_detail(float(detail))
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
+        if backend == "onnxruntime":
+            self.dtype = torch.float32  # the exported graph is float32
+        # a generator that runs whole in bf16/fp16 (its weights cast, no per-layer casts of
+        # autocast: painter, 1.5x faster on CPU, as close to float32) does; others autocast
+        self.native = self.dtype != torch.float32 and bool(getattr(generator, "low_precision", False))
         # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
-        self.generator = channels_last(generator.to(self.device).eval())
+        generator = generator.to(self.device, self.dtype) if self.native else generator.to(self.device)
+        self.generator = channels_last(generator.eval())
         self.meta = meta
         self.path = path
         self.vignette = vignette_of(meta, path)
@@ -122,7 +128,6 @@ class Stylizer:
         # (and torch already uses every core for one image)
         self._lock = threading.Lock()
         if backend == "onnxruntime":
-            self.dtype = torch.float32  # the exported graph is float32
             self._onnx(1)  # export (or find in the cache) now: errors surface at load
 
     @classmethod
@@ -187,11 +192,10 @@ class Stylizer:
         bpp = int(getattr(self.generator, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL))
         return self.max_memory / bpp
 
-    @staticmethod
-    def context(scale: int) -> int:
-        """Pixels of context a tile runs with on each side: the structure stage's reach
-        grows with its scale (32 px per unit)."""
-        return max(64, 32 * scale)
+    def context(self, scale: int) -> int:
+        """Pixels of context a tile runs with on each side: the generator's reach at
+        ``scale`` (lite: its structure stage's grows 32 px per unit; none for colour alone)."""
+        return int(self.generator.context(scale))
 
     def tile_size(self, h: int, w: int, scale: int = 1) -> int | None:
         """The tile side for an h x w image: None when the whole image fits the budget.
@@ -205,10 +209,17 @@ class Stylizer:
         side = int(math.sqrt(pixels)) - 2 * self.context(scale)
         return max(128, side // 64 * 64)
 
+    def _precision(self) -> AbstractContextManager[None]:
+        """Autocast to the Stylizer's precision, unless the generator runs in it natively."""
+        return nullcontext() if self.native else autocast(self.device, self.dtype)
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, self.dtype) if self.native else x.to(self.device)
+        return x.contiguous(memory_format=torch.channels_last)
+
     def _run(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad(), autocast(self.device, self.dtype):
-            x = x.to(self.device).contiguous(memory_format=torch.channels_last)
-            return self.generator(x).float().cpu().contiguous()
+        with torch.no_grad(), self._precision():
+            return self.generator(self._input(x)).float().cpu().contiguous()
 
     def _texture(self, y: torch.Tensor, top: int, left: int) -> torch.Tensor:
         """The generator's frame-locked texture stage (float32), on the network's output."""
@@ -266,8 +277,9 @@ class Stylizer:
             return run_tiled(run, x, tile=t, **tiled)
         # networks with instance norm (resnet, painter) share one set of statistics, taken
         # on a whole-image pass at a size that fits the budget, so tiles cannot drift apart
-        ref = self._reference(x).to(self.device).contiguous(memory_format=torch.channels_last)
-        with autocast(self.device, self.dtype), shared_norm_stats(self.generator, ref):
+        ref = self._input(self._reference(x))
+        fixed = self.generator.fixed_norms(ref) or shared_norm_stats(self.generator, ref)
+        with self._precision(), fixed:
             return run_tiled(run, x, tile=t, **tiled)
 
     def _reference(self, x: torch.Tensor) -> torch.Tensor:

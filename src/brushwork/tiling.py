@@ -10,6 +10,9 @@ receptive field fits in the context) the result is exactly the whole-image resul
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 from collections.abc import Callable, Iterator
 
 import torch
@@ -96,7 +99,26 @@ def run_tiled(
                 region.copy_(torch.where(fresh, core, blended))
             else:
                 region.copy_(core)
+            del res, core
+            release_free_memory()
     return out
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand the heap memory a tile pass freed back to the system (glibc's ``malloc_trim``; a
+    no-op elsewhere). Without it glibc keeps much of each pass's activations resident: on a
+    24-megapixel photo 0.1-0.2 GB more at the peak, growing over the first tiles."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @contextlib.contextmanager
@@ -126,12 +148,14 @@ def shared_norm_stats(model: nn.Module, reference: torch.Tensor) -> Iterator[Non
 
     def fixed(mod: nn.InstanceNorm2d) -> Callable[[torch.Tensor], torch.Tensor]:
         mean, var = stats[mod]
+        scale = torch.rsqrt(var + mod.eps)
+        if mod.affine:
+            scale = scale * mod.weight.view(1, -1, 1, 1).float()
+        shift = -mean * scale + (mod.bias.view(1, -1, 1, 1).float() if mod.affine else 0.0)
 
         def forward(x: torch.Tensor) -> torch.Tensor:
-            y = (x.float() - mean) / torch.sqrt(var + mod.eps)
-            if mod.affine:
-                y = y * mod.weight.view(1, -1, 1, 1) + mod.bias.view(1, -1, 1, 1)
-            return y.to(x.dtype)
+            # one multiply-add in the activations' own precision (a bf16 network's stay bf16)
+            return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
 
         return forward
 

@@ -10,6 +10,13 @@ Applying (``Stylizer``, ``tiling``, ``export``):
   planner's budget).
 * ``shared_norm``: True when normalisation statistics must be shared across tiles
   (instance norm); False when tiles give the whole-image result as they are.
+  ``fixed_norms(reference)``: a context in which every norm uses the statistics of
+  ``reference`` (the whole image, smaller), or None for the generic way (the Stylizer's
+  hooks on every ``InstanceNorm2d``).
+* ``context(k)``: pixels of context a tile needs on each side, at scale k, for the
+  whole image's result (default: 64, or 32 per unit of scale where that is more).
+* ``low_precision``: True when the whole network may run with its weights in bf16/fp16
+  (no per-layer casts), as close to float32 as autocast (measured); False: autocast.
 * ``scale`` / ``set_scale(k)`` / ``has_scale``: pixel-sized operators at k times the
   size of the training images (a Stylizer sets it from the style's ``work_side``).
 * ``detail`` / ``set_detail(d)``: how much of a spatial residual is applied, where the
@@ -42,10 +49,16 @@ Training (``training/style.py``):
 * ``finalize(kwargs, content, style)``: after training, -> (generator to save, its kwargs,
   a report for the training summary or None).
 * ``nce_features(x)`` / ``nce_channels()``: the encoder taps PatchNCE (CUT) compares.
+
+Saving (``training/prune.py``):
+* ``stages()``: the stages a saved style may leave out (or fold into another), most costly
+  first; each can go without changing what the others do. ``without(kwargs, stage)``: the
+  constructor arguments and weights of the same generator without it.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -58,6 +71,7 @@ class StyleGenerator(nn.Module):
     align: int = 4
     bytes_per_pixel: int = 2600
     shared_norm: bool = False
+    low_precision: bool = False
 
     # ---- applying ----------------------------------------------------------------------
     @property
@@ -79,6 +93,12 @@ class StyleGenerator(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         return {}
+
+    def context(self, k: int) -> int:
+        return max(64, 32 * k)
+
+    def fixed_norms(self, reference: torch.Tensor) -> AbstractContextManager[None] | None:
+        return None
 
     has_texture: bool = False
 
@@ -116,6 +136,12 @@ class StyleGenerator(nn.Module):
         self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
     ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
         return self, kwargs, None
+
+    def stages(self) -> list[str]:
+        return []
+
+    def without(self, kwargs: dict[str, Any], stage: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        raise ValueError(f"{type(self).__name__} has no stage {stage!r} to leave out")
 
     def nce_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         raise NotImplementedError

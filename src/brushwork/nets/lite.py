@@ -30,6 +30,8 @@ from ..screens import GRAIN_IMAGES, evenly, fit_grain, grain_field, halves, posi
 from .contract import StyleGenerator
 from .registry import register
 
+FOLDED_LUT = 33  # cells per side of the LUT that a saved style's tone stage is folded into
+
 
 class ColorLUT(nn.Module):
     """A learnable 3D lookup table applied with trilinear interpolation."""
@@ -132,7 +134,8 @@ class Structure(nn.Module):
       strength, thin and thickened (3x3 max).
 
     With ``lines=False`` the stage only smooths (the unpaired recipe: unpaired edge
-    statistics cannot tell dark lines from light ones). Every weight starts at zero
+    statistics cannot tell dark lines from light ones); with ``smoothing=False`` it only draws
+    lines (a saved style whose smoothing changed nothing drops it). Every weight starts at zero
     (identity). Few parameters learn from every pixel of every crop, so they settle in a few
     hundred steps where a convolution's many weights pick up noise. Computed in float32
     (guided-filter variances are differences of squares).
@@ -146,13 +149,17 @@ class Structure(nn.Module):
     sixth of the gradient per pixel, and the lines all but vanish).
     """
 
-    def __init__(self, radii: tuple[int, ...] = (2, 4, 8), lines: bool = True) -> None:
+    def __init__(self, radii: tuple[int, ...] = (2, 4, 8), lines: bool = True, smoothing: bool = True) -> None:
         super().__init__()
+        if not (lines or smoothing):
+            raise ValueError("a structure stage smooths, draws lines or both")
         self.radii = tuple(radii)
         self.has_lines = lines
+        self.has_smoothing = smoothing
         self.scale = 1  # image size against training's (an integer; see the class docstring)
-        self.mix = nn.Parameter(torch.zeros(len(radii)))
-        self.log_eps = nn.Parameter(torch.full((len(radii),), math.log(1e-2)))
+        if smoothing:
+            self.mix = nn.Parameter(torch.zeros(len(radii)))
+            self.log_eps = nn.Parameter(torch.full((len(radii),), math.log(1e-2)))
         if not lines:
             return
         self.ink = nn.Parameter(torch.zeros(2))  # strength of thin and thick lines
@@ -164,6 +171,8 @@ class Structure(nn.Module):
         """x + sum_i mix_i (guided_filter_i(x) - x), with the guided filters' coefficients
         computed at half resolution (1 / (2 scale)) and upsampled (He and Sun's fast guided
         filter: a quarter of the cost, the edges still taken from the full-resolution guide)."""
+        if not self.has_smoothing:
+            return x
         h, w = x.shape[-2:]
         f = 2 * self.scale
         g = luminance(x)
@@ -240,7 +249,10 @@ class Screen(nn.Module):
     @property
     def reach(self) -> int:
         """Half the box that removes the pattern's mean: half the screen's longest period."""
-        return max(1, math.ceil(0.5 * self.scale / float(self.freqs.norm(dim=1).min())))
+        return self.reach_at(self.scale)
+
+    def reach_at(self, k: int) -> int:
+        return max(1, math.ceil(0.5 * k / float(self.freqs.norm(dim=1).min())))
 
     def draw(self, y: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """y [B, 3, H, W] with position features pos [B or 1, 2K, H, W] -> textured y."""
@@ -352,15 +364,18 @@ class LiteGenerator(StyleGenerator):
     adds: 1 in training; a style learned unpaired from a small set is saved with 0, and its
     forward pass then skips the convolutions), ``screen`` (the frequencies of a texture locked
     to the frame, measured by ``screens.fit_screen``, as fy, fx, fy, fx, ...; None: no such
-    stage), ``grain`` (a stage of grain fixed to the frame, its spread measured from the sets)."""
+    stage), ``grain`` (a stage of grain fixed to the frame, its spread measured from the sets),
+    ``smoothing`` (whether the structure stage smooths; False once pruning found it changed
+    nothing)."""
 
     def __init__(
         self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
         lines: bool = True, detail: float = 1.0, screen: list[float] | None = None, grain: bool = False,
+        smoothing: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
         self.detail = float(detail)
-        self.structure = Structure(lines=lines) if structure else None
+        self.structure = Structure(lines=lines, smoothing=smoothing) if structure else None
         self.screen = Screen(screen) if screen else None
         self.grain = Grain() if grain else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
@@ -498,6 +513,56 @@ class LiteGenerator(StyleGenerator):
 
         return add_lines(self, kwargs, content, style)
 
+    def stages(self) -> list[str]:
+        """The residual (the convolutions), the structure stage's smoothing and lines, the
+        screen, the grain, and the tone stage (folded into the LUT): those present, most
+        costly first."""
+        st = self.structure
+        present = {
+            "residual": self.detail > 0.0, "smoothing": st is not None and st.has_smoothing,
+            "lines": st is not None and st.has_lines, "screen": self.screen is not None,
+            "grain": self.grain is not None, "tone": self.tone is not None,
+        }  # fmt: skip
+        return [k for k, on in present.items() if on]
+
+    @torch.no_grad()
+    def folded_lut(self, size: int = FOLDED_LUT) -> torch.Tensor:
+        """The tone stage and the LUT as one LUT of ``size``^3 cells: [1, 3, S, S, S]."""
+        ramp = torch.linspace(-1, 1, size, device=self.lut.lut.device)
+        b, g, r = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
+        grid = torch.stack([r, g, b]).reshape(1, 3, size * size, size)  # pixel (b * S + g, r)
+        with torch.autocast(grid.device.type, enabled=False):
+            out = self.lut(self.tone(grid) if self.tone is not None else grid)
+        return out.reshape(1, 3, size, size, size)
+
+    def without(self, kwargs: dict[str, Any], stage: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        kw, state = dict(kwargs), dict(self.state_dict())
+        if stage == "tone":
+            state = {k: v for k, v in state.items() if not k.startswith("tone.")}
+            state["lut.lut"] = self.folded_lut()
+            kw.update(tone_knots=0, lut_size=FOLDED_LUT)
+        elif stage == "residual":
+            kw["detail"] = 0.0  # the weights stay (``apply --detail`` can bring it back)
+        elif stage in ("smoothing", "lines"):
+            kw[stage] = False
+            if not (kw.get("smoothing", True) or kw.get("lines", True)):
+                kw["structure"] = False  # nothing left of it
+        elif stage == "screen":
+            kw["screen"] = None
+        elif stage == "grain":
+            kw["grain"] = False
+        else:
+            return super().without(kwargs, stage)
+        return kw, state
+
+    def context(self, k: int) -> int:
+        """The residual's receptive field (64 px), the structure stage's reach (32 px per unit
+        of scale), the screen's box: those it runs; colour stages alone need none."""
+        reach = [64 if self.detail > 0.0 else 0, 32 * k if self.structure is not None else 0]
+        if self.screen is not None:
+            reach.append(self.screen.reach_at(k) + 4)
+        return max(reach)
+
     @property
     def align(self) -> int:
         """Tiles that start on multiples of this see the same pixel grid as the whole image:
@@ -506,16 +571,19 @@ class LiteGenerator(StyleGenerator):
 
     @property
     def bytes_per_pixel(self) -> int:
-        """Approximate peak activation bytes per pixel of a forward pass (float32; the tile
-        planner's budget): the structure stage adds full-resolution guide, coefficient and
-        edge planes."""
-        screen = 0 if self.screen is None else 160  # position features, hidden layer, pattern
-        grain = 0 if self.grain is None else 16  # the field and its sum
-        return (320 if self.structure is None else 400) + screen + grain
+        """Peak bytes per pixel of a float32 pass, input and output included (the tile
+        planner's budget), from the stages it runs; measured at 2048 px (2026-12-06: colour
+        stages alone 77, with the structure stage 163, with a screen 159, with the residual
+        343 whatever else runs, grain 11 more), rounded up."""
+        colour = 96 + (96 if self.structure is not None else 0) + (96 if self.screen is not None else 0)
+        return max(360 if self.detail > 0.0 else 0, colour) + (16 if self.grain is not None else 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.detail == 0.0:
-            return self.colour(x)
+            # the global stages alone: lookups and filters that bf16 does not speed up (its
+            # casts cost more than it saves), so they run in float32 whatever the precision
+            with torch.autocast(x.device.type, enabled=False):
+                return self.colour(x.float())
         colour, residual = self.parts(x)
         return colour + residual if self.detail == 1.0 else colour + self.detail * residual
 

@@ -126,6 +126,9 @@ class StyleRecipe(RecipeBase):
     lambda_edges: float = 0.0
     # lite, unpaired: after training, choose ink lines by a grid search (nets/lite_lines.py)
     line_calibration: bool = False
+    # when the style is saved, leave out the generator's stages that change nothing on the
+    # content photos (training/prune.py): a colour grade then applies as a colour map alone
+    prune: bool = True
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0

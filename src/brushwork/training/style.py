@@ -59,6 +59,7 @@ from .loop import (
     save_grid,
     seed_everything,
 )  # fmt: skip
+from .prune import prune_for_save
 from .recipe import StyleRecipe
 
 CL = torch.channels_last  # oneDNN's fast layout for convolutions on CPUs
@@ -520,6 +521,8 @@ def train_style_run(
         content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
         style_crops = random_crops(style, LINE_CROPS, r.size, (1.0, 1.0), crops)
         g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
+    if r.prune and g_final.stages():  # the stages that change nothing on the photos are left out
+        g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, seed)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
     dd.close()
