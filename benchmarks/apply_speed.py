@@ -319,11 +319,17 @@ def learned_report(minutes: float) -> None:
             path = save_style(root / "pruned" / name, family, kw, pruned.state_dict(), meta["training"], None)
             rms, peak = effect(outputs(pruned, held), outputs(g, held))
             costs = stage_costs(g, kwargs, family)
-            print(f"  generator {family}; dropped {report['dropped'] or 'nothing'}; kept {pruned.stages() or 'colour only'}")
+            print(
+                f"  generator {family}; dropped {report['dropped'] or 'nothing'}; kept {pruned.stages() or ('colour stages only' if family == 'lite' else 'the whole network')}"
+            )
             print("  cost at 1024 px, fp32: " + ", ".join(f"{k} {v:.3f} s" for k, v in costs.items()))
             print(f"  pruned vs unpruned on {len(held)} held-out photos: RMS {rms:.3f}, 99.9th pct {peak:.2f} levels")
             times = {}
-            for label, p, prec in (("auto", path, "auto"), ("fp32", path, "fp32"), ("unpruned auto", full_path, "auto")):
+            for label, p, prec in (
+                ("auto", path, "auto"),
+                ("fp32", path, "fp32"),
+                ("unpruned auto", full_path, "auto"),
+            ):
                 st = Stylizer.load(p, device="cpu", precision=prec)
                 times[label] = _median_time(lambda st=st: st.stylize_tensor(x), 3)
             print("  1024 px: " + ", ".join(f"{k} {v:.3f} s ({ref / v:.1f}x resnet fp32)" for k, v in times.items()))
@@ -331,7 +337,9 @@ def learned_report(minutes: float) -> None:
             big = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
             print(f"  6000x4000 photo, CLI path, auto: {big['seconds']:.1f} s, peak resident {big['peak_mb']:.0f} MB")
             rows.append((name, family, report["dropped"], times["auto"], ref / times["auto"], big, rms, peak))
-        print("\n| style | generator | dropped | 1024 px auto | x resnet fp32 | 24 MP s | 24 MP MB | pruning RMS / p99.9 |")
+        print(
+            "\n| style | generator | dropped | 1024 px auto | x resnet fp32 | 24 MP s | 24 MP MB | pruning RMS / p99.9 |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for name, family, dropped, t, ratio, big, rms, peak in rows:
             print(

@@ -100,7 +100,7 @@ def run_tiled(
             else:
                 region.copy_(core)
             del res, core
-            release_free_memory()
+        release_free_memory()  # once a row: what the row's passes freed
     return out
 
 

@@ -63,7 +63,7 @@ class _Res(nn.Module):
         self.conv2, self.norm2 = nn.Conv2d(ch, ch, 3), _CondNorm(ch)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.norm1(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect")), s))
+        h = F.relu(self.norm1(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect")), s), inplace=True)
         return x + self.norm2(self.conv2(F.pad(h, (1, 1, 1, 1), mode="reflect")), s)
 
 
@@ -89,9 +89,9 @@ class Painter(StyleGenerator):
 
     # ---- the network -------------------------------------------------------------------
     def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        f1 = F.relu(self.c1(F.pad(x, (4, 4, 4, 4), mode="reflect")))
-        f2 = F.relu(self.c2(F.pad(f1, (1, 1, 1, 1), mode="reflect")))
-        f3 = F.relu(self.c3(F.pad(f2, (1, 1, 1, 1), mode="reflect")))
+        f1 = F.relu(self.c1(F.pad(x, (4, 4, 4, 4), mode="reflect")), inplace=True)
+        f2 = F.relu(self.c2(F.pad(f1, (1, 1, 1, 1), mode="reflect")), inplace=True)
+        f3 = F.relu(self.c3(F.pad(f2, (1, 1, 1, 1), mode="reflect")), inplace=True)
         return [f1, f2, f3]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,9 +103,9 @@ class Painter(StyleGenerator):
         for block in self.res:
             t = block(t, s)
         t = F.interpolate(t, scale_factor=2, mode="nearest")
-        t = F.relu(self.n1(self.u1(F.pad(t, (1, 1, 1, 1), mode="reflect")), s))
+        t = F.relu(self.n1(self.u1(F.pad(t, (1, 1, 1, 1), mode="reflect")), s), inplace=True)
         t = F.interpolate(t, scale_factor=2, mode="nearest")
-        t = F.relu(self.n2(self.u2(F.pad(t, (1, 1, 1, 1), mode="reflect")), s))
+        t = F.relu(self.n2(self.u2(F.pad(t, (1, 1, 1, 1), mode="reflect")), s), inplace=True)
         t = self.n3(self.out(F.pad(t, (4, 4, 4, 4), mode="reflect")), s)
         return (torch.sigmoid(t) * 2 - 1)[..., :h, :w]
 
