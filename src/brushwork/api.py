@@ -11,7 +11,7 @@ from .data import ImageBank, builtin_dir, load_pairs
 from .errors import BrushworkError
 from .errors import warn as warn_user
 from .io import load_folder
-from .library import check_name, runs_dir, styles_dir
+from .library import check_new_name, runs_dir, styles_dir
 from .training.choose import resolve_generator
 from .training.distributed import rank
 from .training.loop import OPTIONS, Budget
@@ -38,7 +38,7 @@ def train_style(
     the painter for drawn looks and brush strokes, lite for everything else and whenever pairs
     are given.
     """
-    check_name(name)
+    check_new_name(name)
     dest = styles_dir() / name
     run = runs_dir() / name
     saved: dict[str, Any] = {}

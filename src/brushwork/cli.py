@@ -118,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("name")
     rm = ssub.add_parser("rm", help="remove a style")
     rm.add_argument("name")
+    ex = ssub.add_parser("export", help="write a style as one .bwstyle file to share")
+    ex.add_argument("name", help="library name or style folder")
+    ex.add_argument("-o", "--out", required=True, help="output file (.bwstyle is added if missing)")
+    ex.add_argument("--overwrite", action="store_true")
+    im = ssub.add_parser("import", help="add a style from a .bwstyle file to the library")
+    im.add_argument("file")
+    im.add_argument("--name", help="library name (default: the file's name)")
+    im.add_argument("--overwrite", action="store_true", help="replace a style of yours with the same name")
+    sheet = ssub.add_parser("sheet", help="a contact sheet: one photo in every style, labelled")
+    sheet.add_argument("photo")
+    sheet.add_argument("--out", required=True, help="output image (.jpg, .png or .webp)")
+    sheet.add_argument("--styles", help="comma-separated style names (default: all)")
+    sheet.add_argument("--size", type=_positive_int, default=1024, help="long side of each cell's photo (default 1024)")
 
     gp = sub.add_parser("gan", help="generate new images: train, sample and evaluate unconditional GANs")
     gsub = gp.add_subparsers(dest="gan_command", required=True)
@@ -254,12 +267,27 @@ def _cmd_styles(args: argparse.Namespace) -> int:
         if not names:
             print(f"no styles yet in {library.styles_dir()}")
         for n in names:
-            t = library.info(n).get("training", {})
+            meta = library.info(n)
+            t, origin = meta.get("training", {}), "built-in" if meta["builtin"] else "yours"
             print(
-                f"{n:24s} {t.get('method', '?'):8s} {t.get('steps', '?'):>6} steps  {t.get('style_images', '?')} style images"
+                f"{n:24s} {origin:8s} {meta['generator']['name']:8s} {t.get('steps', '?'):>6} steps  "
+                f"{t.get('style_images', '?')} style images"
             )
     elif args.styles_command == "show":
         print(json.dumps(library.info(args.name), indent=2))
+    elif args.styles_command == "export":
+        from .stylepack import export_style
+
+        print(f"wrote {export_style(args.name, args.out, overwrite=args.overwrite)}")
+    elif args.styles_command == "import":
+        from .stylepack import import_style
+
+        print(f"imported {import_style(args.file, args.name, overwrite=args.overwrite)}")
+    elif args.styles_command == "sheet":
+        from .sheet import contact_sheet
+
+        names = [n.strip() for n in args.styles.split(",") if n.strip()] if args.styles else None
+        print(f"wrote {contact_sheet(args.photo, args.out, names, size=args.size)}")
     else:
         print(f"removed {library.remove(args.name)}")
     return 0

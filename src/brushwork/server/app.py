@@ -33,7 +33,7 @@ from PIL import Image
 from .. import __version__, library
 from ..errors import BrushworkError, StyleNotFoundError
 from ..io import FORMATS, is_image_path, load_image
-from ..stylefile import PREVIEW, STYLE_JSON, is_style_dir
+from ..stylefile import PREVIEW, STYLE_JSON
 from ..training.recipe import StyleRecipe
 from ..video import is_video_path
 from .jobs import TERMINAL, Job, JobStore, Worker, jobs_dir, new_job_id
@@ -50,6 +50,7 @@ class Limits:
     max_files: int = 500
     max_pixels: int = 100_000_000  # per image (a 24 MP photo is well inside)
     max_video_mb: float = 2048.0
+    max_style_mb: float = 600.0  # a .bwstyle file (a resnet style's weights are ~45 MB)
 
 
 def _error(status: int, message: str) -> HTTPException:
@@ -99,8 +100,8 @@ def library_style(name: str) -> Path:
         library.check_name(name)
     except BrushworkError:
         raise StyleNotFoundError(f"no style {name!r} in the library") from None
-    path = library.styles_dir() / name
-    if not is_style_dir(path):
+    path = library.find(name)
+    if path is None:
         known = ", ".join(library.list_names()) or "none yet"
         raise StyleNotFoundError(f"no style {name!r} in the library (styles: {known})")
     return path
@@ -144,7 +145,7 @@ def _style_card(name: str) -> dict[str, Any]:
     return {
         "name": name, "generator": (meta.get("generator") or {}).get("name"),
         "steps": t.get("steps"), "minutes": t.get("minutes"), "style_images": t.get("style_images"),
-        "preview": f"/api/styles/{name}/preview" if has_preview else None,
+        "preview": f"/api/styles/{name}/preview" if has_preview else None, "builtin": meta["builtin"],
     }  # fmt: skip
 
 
@@ -217,7 +218,7 @@ def create_app(
         recipe: Annotated[str | None, Form(description="JSON object of recipe overrides")] = None,
     ) -> dict[str, str]:
         try:
-            library.check_name(name)
+            library.check_new_name(name)
         except BrushworkError as exc:
             raise _error(422, str(exc)) from None
         if minutes is not None and steps is not None:
@@ -401,17 +402,46 @@ def create_app(
         return Response(data, media_type=_MEDIA[format])
 
     @app.get("/api/styles/{name}/export")
-    def export_style(name: str, format: Annotated[str, Query(pattern="^(onnx|torchscript)$")] = "onnx") -> FileResponse:
+    def export_style(
+        name: str, format: Annotated[str, Query(pattern="^(onnx|torchscript|bwstyle)$")] = "onnx"
+    ) -> FileResponse:  # fmt: skip
+        """The style as a network to run elsewhere (onnx, torchscript) or as one file to share
+        and import into another library (bwstyle)."""
         from ..export import export_generator
         from ..stylefile import load_style
+        from ..stylepack import export_style as pack
 
         path = library_style(name)
         stamp = int((path / STYLE_JSON).stat().st_mtime_ns)
-        suffix = ".onnx" if format == "onnx" else ".pt"
+        suffix = {"onnx": ".onnx", "torchscript": ".pt", "bwstyle": ".bwstyle"}[format]
         dest = library.home() / "cache" / "export" / f"{name}-{stamp}{suffix}"
         if not dest.is_file():
-            g, _ = load_style(path)
-            export_generator(g, format, dest)
+            if format == "bwstyle":
+                pack(path, dest)
+            else:
+                g, _ = load_style(path)
+                export_generator(g, format, dest)
         return FileResponse(dest, filename=f"{name}{suffix}", media_type="application/octet-stream")
+
+    @app.post("/api/styles/import")
+    def import_style(
+        file: Annotated[UploadFile, File(description="a .bwstyle file")],
+        name: Annotated[str | None, Form()] = None, overwrite: Annotated[bool, Form()] = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Add a shared style to the library; a file that fails a check is refused whole (400)."""
+        from ..stylepack import SUFFIX
+        from ..stylepack import import_style as unpack
+
+        shown = _safe_name(file.filename, 0)
+        target = name or shown.removesuffix(SUFFIX)
+        with tempfile.TemporaryDirectory() as tmp:
+            src = _save_upload(file, Path(tmp) / shown, limits.max_style_mb)
+            try:
+                path = unpack(src, target, overwrite=overwrite)
+            except BrushworkError as exc:
+                status = 409 if "already exists" in str(exc) else 400
+                raise _error(status, str(exc).replace(str(src), shown)) from None
+        stylizers.drop(path.name)
+        return _style_card(path.name)
 
     return app

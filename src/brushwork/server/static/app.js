@@ -144,7 +144,7 @@ async function loadStyles(select) {
     meta.className = "meta";
     const b = document.createElement("b");
     b.textContent = s.name;
-    meta.append(b, (s.generator || "") + (s.steps ? " · " + s.steps + " steps" : ""));
+    meta.append(b, (s.builtin ? "built-in · " : "") + (s.generator || "") + (s.steps ? " · " + s.steps + " steps" : ""));
     const use = document.createElement("button");
     use.textContent = "Try";
     use.addEventListener("click", () => { sel.value = s.name; $("try").scrollIntoView({ behavior: "smooth" }); });
@@ -156,7 +156,14 @@ async function loadStyles(select) {
       await api("/api/styles/" + encodeURIComponent(s.name), { method: "DELETE" });
       loadStyles();
     });
-    card.append(img, meta, use, del);
+    const share = document.createElement("a");
+    share.className = "button secondary";
+    share.textContent = "Download";
+    share.title = "the style as one .bwstyle file, to import into another library";
+    share.href = withToken("/api/styles/" + encodeURIComponent(s.name) + "/export?format=bwstyle");
+    share.download = s.name + ".bwstyle";
+    card.append(img, meta, use, share);
+    if (!s.builtin) card.append(del);
     cards.append(card);
     const opt = document.createElement("option");
     opt.value = opt.textContent = s.name;
@@ -165,6 +172,26 @@ async function loadStyles(select) {
   if (keep && styles.some((s) => s.name === keep)) sel.value = keep;
   $("no-styles").hidden = styles.length > 0;
 }
+
+$("import-file").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  const status = $("import-status");
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  status.className = "";
+  status.textContent = "Importing " + file.name + "…";
+  try {
+    const card = await (await api("/api/styles/import", { method: "POST", body: form })).json();
+    status.textContent = "Imported “" + card.name + "”.";
+    loadStyles(card.name);
+  } catch (err) {
+    status.className = "error";
+    status.textContent = err.message;
+  } finally {
+    e.target.value = "";
+  }
+});
 
 // ---- 3. try --------------------------------------------------------------------------
 $("strength").addEventListener("input", (e) => { $("strength-out").textContent = Number(e.target.value).toFixed(2); });

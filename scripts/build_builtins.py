@@ -1,0 +1,174 @@
+"""Train the built-in styles shipped in ``src/brushwork/assets/library/`` (rerun it to rebuild
+them all, or name some): public-domain artworks from ``../shared/data/styles`` and looks the
+project designs (``benchmarks/looks.py``) applied to the built-in photos. Each is trained by
+the default recipe (``--generator auto``) on the built-in photos, its preview made small, its
+sources written to ``ATTRIBUTION.md``, and its quality measured on the 24 Kodak photos that
+training never saw: style distance (Magenta's style space, the outputs' mean vector to the
+style images'; the photos' own distance beside it) and content kept (SSIM to the photo).
+
+    python scripts/build_builtins.py [--minutes 2] [NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+LIBRARY = ROOT / "src" / "brushwork" / "assets" / "library"
+PREVIEW_SIDE = 320
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+@dataclass
+class Entry:
+    name: str
+    title: str
+    files: list[str]  # paths under shared/data/styles, or "" for a designed look
+    look: str = ""  # a look of benchmarks/looks.py applied to the built-in photos
+
+
+MONETS = ["singles/water_lilies_1919_monet.jpg", "singles/monet_charing_cross_bridge.jpg",
+          "singles/monet_san_giorgio_maggiore.jpg"]  # fmt: skip
+KANDINSKYS = ["singles/composition_vii.jpg", "singles/en_campo_gris_kandinsky.jpg"]
+ENTRIES = [
+    Entry("vangogh", "Van Gogh, twelve paintings", ["builtin:vangogh"]),
+    Entry("madonna", "Raphael's Madonna, eleven workshop copies", ["raphael/*"]),
+    Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"]),
+    Entry("monet", "Monet, three paintings", MONETS),
+    Entry("kandinsky", "Kandinsky, two paintings", KANDINSKYS),
+    Entry("wave", "Hokusai, The Great Wave off Kanagawa", ["singles/wave_kanagawa.jpg"]),
+    Entry("mondrian", "Mondrian", ["singles/mondrian.jpg"]),
+    Entry("scream", "Munch, The Scream (1893)", ["singles/the_scream.jpg"]),
+    Entry("sepia", "sepia: a warm print with lifted blacks (designed)", [], "sepia"),
+    Entry("pencil", "a pencil sketch on paper (designed)", [], "sketch"),
+    Entry("teal-orange", "a teal and orange film grade (designed)", [], "teal_orange"),
+    Entry("comic", "flat colour with ink outlines (designed)", [], "cartoon"),
+]
+
+
+def manifest(folder: Path) -> dict[str, dict[str, str]]:
+    with open(folder / "MANIFEST.tsv", encoding="utf-8") as f:
+        return {row["file"]: row for row in csv.DictReader(f, delimiter="\t")}
+
+
+def style_images(entry: Entry, dest: Path) -> list[str]:
+    """The entry's style images into ``dest`` (long side at most 768) -> attribution rows."""
+    from brushwork.data import builtin_dir
+    from looks import LOOKS
+
+    dest.mkdir(parents=True)
+    rows = []
+    if entry.look:
+        look = LOOKS[entry.look]
+        for p in sorted(builtin_dir("photos").glob("*.jpg")):
+            t = torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+            arr = (look(t)[0].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(dest / f"{p.stem}.png")
+        return [f"| (the built-in photos through `benchmarks/looks.py:{entry.look}`) | this project | as the photos |"]
+    for spec in entry.files:
+        if spec == "builtin:vangogh":
+            src = builtin_dir("styles/vangogh")
+            for p in sorted(src.glob("*.jpg")):
+                shutil.copy(p, dest / p.name)
+            return [
+                "| the built-in Van Gogh set | see `assets/styles/vangogh/ATTRIBUTION.md` | public domain artworks |"
+            ]
+        folder, _, pattern = spec.partition("/")
+        man = manifest(SHARED / "styles" / folder)
+        for p in sorted((SHARED / "styles" / folder).glob(pattern)):
+            if p.name == "MANIFEST.tsv":
+                continue
+            img = Image.open(p).convert("RGB")
+            img.thumbnail((768, 768), Image.Resampling.LANCZOS)
+            img.save(dest / f"{p.stem}.png")
+            rows.append(f"| {p.name} | {man[p.name]['source']} | {man[p.name]['licence']} |")
+    return rows
+
+
+def measure(name: str) -> tuple[float, float, float]:
+    """(style distance, the photos' own, content SSIM) on the 24 Kodak photos at 512 px."""
+    from brushwork import Stylizer
+    from brushwork.io import load_folder
+    from brushwork.metrics import ssim
+    from brushwork.nets.magenta import mean_style_vector
+
+    st = Stylizer.load(name, device="cpu", precision="fp32")
+    photos = [
+        im.resize((512, round(512 * im.height / im.width))) for im in load_folder(SHARED / "photos" / "kodak24").images
+    ]
+    xs = [torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 127.5 - 1 for p in photos]
+    ys = [st.stylize_tensor(x[None])[0] for x in xs]
+    images = [t.float() for t in _style_tensors(name)]
+    target = mean_style_vector(images)
+    d_out = float((mean_style_vector(ys) - target).norm())
+    d_photo = float((mean_style_vector(xs) - target).norm())
+    kept = sum(ssim(y[None], x[None]) for x, y in zip(xs, ys, strict=True)) / len(xs)
+    return d_out, d_photo, kept
+
+
+_SETS: dict[str, Path] = {}
+
+
+def _style_tensors(name: str) -> list[torch.Tensor]:
+    from brushwork.io import load_folder
+
+    return [
+        torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 127.5 - 1 for im in load_folder(_SETS[name]).images
+    ]
+
+
+def main() -> None:
+    import os
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="entries to build (default: all)")
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    entries = [e for e in ENTRIES if not args.names or e.name in args.names]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
+        import brushwork
+        from brushwork.stylefile import PREVIEW
+
+        table = []
+        for e in entries:
+            folder = Path(tmp) / "sets" / e.name
+            rows = style_images(e, folder)
+            _SETS[e.name] = folder
+            print(f"{e.name}: training {args.minutes} min on {len(list(folder.iterdir()))} style images", flush=True)
+            path = brushwork.train_style(folder, name=e.name, minutes=args.minutes, seed=args.seed, quiet=True)
+            preview = Image.open(path / PREVIEW).convert("RGB")
+            preview.thumbnail((PREVIEW_SIDE * 2, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+            preview.save(path / PREVIEW, optimize=True)
+            (path / "ATTRIBUTION.md").write_text(
+                f"# {e.title}\n\nBuilt-in style `{e.name}`, trained by `scripts/build_builtins.py` "
+                f"({args.minutes} min, seed {args.seed}) from:\n\n| file | source | licence |\n|---|---|---|\n"
+                + "\n".join(rows) + "\n", encoding="utf-8",
+            )  # fmt: skip
+            d_out, d_photo, kept = measure(e.name)
+            meta = brushwork.library.info(e.name)
+            table.append(
+                f"| {e.name} | {meta['generator']['name']} | {d_out:.2f} (photos {d_photo:.2f}) | {kept:.2f} |"
+            )
+            print(table[-1], flush=True)
+            dest = LIBRARY / e.name
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(path, dest)
+        print("\n| style | generator | style distance | content SSIM |\n|---|---|---|---|")
+        print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()
