@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 LIBRARY = ROOT / "src" / "brushwork" / "assets" / "library"
-PREVIEW_SIDE = 320
+PREVIEW_SIDE = 200
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
@@ -163,9 +164,17 @@ def main() -> None:
                 f"| {e.name} | {meta['generator']['name']} | {d_out:.2f} (photos {d_photo:.2f}) | {kept:.2f} |"
             )
             print(table[-1], flush=True)
+            meta_file = path / "style.json"
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            # where it came from, without this machine's temporary paths
+            meta["training"]["sources"] = {"style": e.title, "content": "the built-in photos"}
+            meta_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             dest = LIBRARY / e.name
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(path, dest)
+            dest.chmod(0o755)
+            for f in dest.iterdir():
+                f.chmod(0o644)
         print("\n| style | generator | style distance | content SSIM |\n|---|---|---|---|")
         print("\n".join(table))
 

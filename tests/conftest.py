@@ -16,6 +16,7 @@ from brushwork import nets
 TINY = {
     "generator_kwargs": {"ngf": 4, "n_blocks": 1, "lut_size": 5}, "d_ndf": 8,
     "num_patches": 16, "max_side": 64, "sample_every": 2, "checkpoint_every": 2, "precision": "fp32",
+    "report": False,  # test_report.py writes one
 }  # fmt: skip
 
 

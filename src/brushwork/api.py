@@ -112,8 +112,23 @@ def train_style(
         return dest
     sources = {"style_dir": str(style_dir) if style_dir else None, "content_dir": str(content_dir),
                "before_dir": str(before_dir) if before_dir else None, "after_dir": str(after_dir) if after_dir else None}  # fmt: skip
-    return train_style_run(
+    out = train_style_run(
         content=content, style=style, pairs=pairs, recipe=r, run_dir=run, style_dir=dest,
         budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,
         on_step=on_step, choice=choice,
     )  # fmt: skip
+    if rank() == 0 and r.report:
+        _report(out, run, content.tensors, style.tensors, warn or warn_user)
+    return out
+
+
+def _report(style_dir: Path, run: Path, photos: list[Any], style_images: list[Any], say: Any) -> None:
+    """``report.html`` beside the run's logs; a report that cannot be written is said, and the
+    style stands."""
+    from .report import report_photos, write_report
+
+    step = max(1, len(style_images) // 16)
+    try:
+        write_report(style_dir, run, report_photos(photos), style_images[::step][:16])
+    except (BrushworkError, OSError, RuntimeError, ValueError) as exc:
+        say(f"report not written ({exc})")

@@ -212,6 +212,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not args.dry_run and rank() == 0:
         print(f"style {args.name!r} saved to {path}")
+        from .library import runs_dir
+        from .report import REPORT
+
+        if (runs_dir() / args.name / REPORT).is_file():
+            print(f"report: {runs_dir() / args.name / REPORT}")
         training = read_meta(path).get("training", {})
         if training.get("pseudo_pairs"):
             print(

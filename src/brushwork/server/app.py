@@ -33,6 +33,7 @@ from PIL import Image
 from .. import __version__, library
 from ..errors import BrushworkError, StyleNotFoundError
 from ..io import FORMATS, is_image_path, load_image
+from ..report import REPORT
 from ..stylefile import PREVIEW, STYLE_JSON
 from ..training.recipe import StyleRecipe
 from ..video import is_video_path
@@ -146,6 +147,7 @@ def _style_card(name: str) -> dict[str, Any]:
         "name": name, "generator": (meta.get("generator") or {}).get("name"),
         "steps": t.get("steps"), "minutes": t.get("minutes"), "style_images": t.get("style_images"),
         "preview": f"/api/styles/{name}/preview" if has_preview else None, "builtin": meta["builtin"],
+        "report": f"/api/styles/{name}/report" if (library.runs_dir() / name / REPORT).is_file() else None,
     }  # fmt: skip
 
 
@@ -351,6 +353,15 @@ def create_app(
     def get_style(name: str) -> dict[str, Any]:
         meta = library.info(str(library_style(name)))
         return {**_style_card(name), "meta": {k: v for k, v in meta.items() if k != "path"}}
+
+    @app.get("/api/styles/{name}/report")
+    def style_report(name: str) -> FileResponse:
+        """The training run's report (report.html), for styles trained in this library."""
+        library_style(name)
+        path = library.runs_dir() / name / REPORT
+        if not path.is_file():
+            raise _error(404, f"style {name!r} has no training report")
+        return FileResponse(path, media_type="text/html")
 
     @app.get("/api/styles/{name}/preview")
     def style_preview(name: str) -> FileResponse:

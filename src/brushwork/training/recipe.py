@@ -129,6 +129,8 @@ class StyleRecipe(RecipeBase):
     # when the style is saved, leave out the generator's stages that change nothing on the
     # content photos (training/prune.py): a colour grade then applies as a colour map alone
     prune: bool = True
+    # write report.html beside the run's logs when it ends (report.py)
+    report: bool = True
     lambda_r1: float = 0.0
     lambda_gp: float = 10.0
     lambda_cycle: float = 10.0

@@ -163,6 +163,14 @@ async function loadStyles(select) {
     share.href = withToken("/api/styles/" + encodeURIComponent(s.name) + "/export?format=bwstyle");
     share.download = s.name + ".bwstyle";
     card.append(img, meta, use, share);
+    if (s.report) {
+      const rep = document.createElement("a");
+      rep.className = "button secondary";
+      rep.textContent = "Report";
+      rep.href = withToken(s.report);
+      rep.target = "_blank";
+      card.append(rep);
+    }
     if (!s.builtin) card.append(del);
     cards.append(card);
     const opt = document.createElement("option");
