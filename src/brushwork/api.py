@@ -19,6 +19,7 @@ from .training.recipe import SMALL_SET, StyleRecipe, default_recipe
 from .training.style import train_style_run
 
 PathLike = str | os.PathLike[str]
+PREVIEW_START = "preview_start.png"  # in the run folder: where training starts (``preview``)
 
 
 def train_style(
@@ -27,7 +28,7 @@ def train_style(
     generator: str = "auto", loss: str = "lsgan", size: int = 256, seed: int = 0,
     device: str = "auto", resume: bool = False, before_dir: PathLike | None = None,
     after_dir: PathLike | None = None, quiet: bool = False, dry_run: bool = False,
-    recipe: dict[str, Any] | None = None, warn: Any = None, on_step: Any = None,
+    recipe: dict[str, Any] | None = None, warn: Any = None, on_step: Any = None, preview: bool = False,
 ) -> Path:  # fmt: skip
     """Learn a style from the images in ``style_dir`` (and/or before/after pairs).
 
@@ -36,7 +37,8 @@ def train_style(
     returns its folder. ``recipe`` overrides fields of the automatic recipe. ``generator``
     "auto" (the default) measures which family suits the style set (``training.choose``):
     the painter for drawn looks and brush strokes, lite for everything else and whenever pairs
-    are given.
+    are given. ``preview``: first write where training starts on two photos
+    (``runs/NAME/preview_start.png``, ``training/preview.py``), in seconds.
     """
     check_new_name(name)
     dest = styles_dir() / name
@@ -112,6 +114,12 @@ def train_style(
         return dest
     sources = {"style_dir": str(style_dir) if style_dir else None, "content_dir": str(content_dir),
                "before_dir": str(before_dir) if before_dir else None, "after_dir": str(after_dir) if after_dir else None}  # fmt: skip
+    if preview and rank() == 0 and not resume:
+        from .training.preview import preview_image
+
+        run.mkdir(parents=True, exist_ok=True)
+        preview_image(content, style, seed).save(run / PREVIEW_START)
+        (warn or warn_user)(f"where training starts: {run / PREVIEW_START} (samples refine it in {run / 'samples'})")
     out = train_style_run(
         content=content, style=style, pairs=pairs, recipe=r, run_dir=run, style_dir=dest,
         budget=budget, seed=seed, device=device, resume=resume, quiet=quiet, sources=sources,

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a recipe setting, e.g. --set lambda_nce=2",
     )
     t.add_argument("--dry-run", action="store_true", help="check inputs and print the plan, train nothing")
+    t.add_argument("--preview", action="store_true", help="first write where training starts on two photos (seconds)")
     t.add_argument("--nproc", type=_positive_int, default=1, help="data-parallel ranks on this machine (torchrun)")
     t.add_argument("--quiet", action="store_true")
 
@@ -208,7 +209,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         args.style_dir, args.content, name=args.name, minutes=args.minutes, steps=args.steps,
         method=args.method, generator=args.generator, loss=args.loss, size=args.size, seed=args.seed,
         device=args.device, resume=args.resume, before_dir=args.before, after_dir=args.after,
-        quiet=args.quiet, dry_run=args.dry_run, recipe=overrides,
+        quiet=args.quiet, dry_run=args.dry_run, recipe=overrides, preview=args.preview,
     )  # fmt: skip
     if not args.dry_run and rank() == 0:
         print(f"style {args.name!r} saved to {path}")

@@ -354,6 +354,30 @@ def create_app(
         meta = library.info(str(library_style(name)))
         return {**_style_card(name), "meta": {k: v for k, v in meta.items() if k != "path"}}
 
+    @app.post("/api/preview", response_model=None)
+    def preview(
+        files: Annotated[list[UploadFile], File(description="style images (8 are read)")],
+        content: Annotated[list[UploadFile] | None, File(description="photos (default: built-in)")] = None,
+    ) -> Response:
+        """Where training will start, on two photos, in seconds (PNG: before | start)."""
+        from ..data import ImageBank, builtin_dir
+        from ..training.preview import IMAGES, preview_image
+
+        with tempfile.TemporaryDirectory() as tmp:
+            banks = {}
+            for kind, ups in (("style", files[:IMAGES]), ("content", (content or [])[:IMAGES])):
+                folder = Path(tmp) / kind
+                for i, up in enumerate(ups):
+                    dest = _save_upload(up, folder / _safe_name(up.filename, i), limits.max_file_mb)
+                    _check_image(dest, up.filename or dest.name, limits.max_pixels)
+                src = folder if ups else builtin_dir("photos")
+                banks[kind], _ = ImageBank.from_folder(src, 16, 512, kind)
+            if not len(banks["style"]) or not len(banks["content"]):
+                raise _error(400, "no readable images to preview")
+            buf = io.BytesIO()
+            preview_image(banks["content"], banks["style"]).save(buf, format="PNG")
+        return Response(buf.getvalue(), media_type="image/png")
+
     @app.get("/api/styles/{name}/report")
     def style_report(name: str) -> FileResponse:
         """The training run's report (report.html), for styles trained in this library."""

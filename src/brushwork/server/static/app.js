@@ -26,6 +26,27 @@ let styleFiles = [];
 function setStyleFiles(list) {
   styleFiles = Array.from(list).filter(isImage);
   $("style-count").textContent = styleFiles.length ? styleFiles.length + " image(s) ready" : "";
+  if (styleFiles.length) showPreview();
+}
+
+// where training will start (the set-level colour transport with its vignette, screen and
+// grain) on two photos, in seconds; the sample grids refine it while training runs
+let previewRequest = 0;
+async function showPreview() {
+  const mine = ++previewRequest;
+  const form = new FormData();
+  for (const f of styleFiles.slice(0, 8)) form.append("files", f, f.name);
+  for (const f of Array.from($("content-files").files).filter(isImage).slice(0, 8)) form.append("content", f, f.name);
+  $("preview-status").textContent = "Measuring the look…";
+  try {
+    const blob = await (await api("/api/preview", { method: "POST", body: form })).blob();
+    if (mine !== previewRequest) return;
+    $("preview").src = URL.createObjectURL(blob);
+    $("preview").hidden = false;
+    $("preview-status").textContent = "Where training starts (photo left, the look's classical start right):";
+  } catch (err) {
+    if (mine === previewRequest) $("preview-status").textContent = "No preview: " + err.message;
+  }
 }
 
 $("style-files").addEventListener("change", (e) => setStyleFiles(e.target.files));
