@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY
 from PIL import Image
 
-from brushwork import cli
+from brushwork import cli, library
 from brushwork.errors import BrushworkError
 from brushwork.server import is_loopback, serve
 
@@ -155,7 +155,9 @@ def test_train_watch_apply_export_delete(client: TestClient) -> None:
     assert j["state"] == "done" and j["progress"] == 1.0 and j["style"] == "tiny" and j["error"] is None
 
     cards = client.get("/api/styles").json()
-    assert [c["name"] for c in cards] == ["tiny"] and cards[0]["steps"] == 6
+    mine = [c for c in cards if not c["builtin"]]
+    assert [c["name"] for c in mine] == ["tiny"] and mine[0]["steps"] == 6
+    assert {c["name"] for c in cards if c["builtin"]} == set(library.builtin_names())  # built-ins listed too
     assert client.get("/api/styles/tiny").json()["meta"]["generator"]["name"] == "lite"
     assert client.get("/api/styles/tiny/preview").headers["content-type"] == "image/png"
 
@@ -186,7 +188,7 @@ def test_train_watch_apply_export_delete(client: TestClient) -> None:
     assert client.get("/api/styles/tiny").json()["steps"] == 4
 
     assert client.delete("/api/styles/tiny").json() == {"deleted": "tiny"}
-    assert client.get("/api/styles").json() == []
+    assert [c for c in client.get("/api/styles").json() if not c["builtin"]] == []
 
 
 def test_cancel() -> None:
@@ -204,7 +206,7 @@ def test_cancel() -> None:
         c.post(f"/api/jobs/{job}/cancel")
         j = wait(c, job, timeout=60)
         assert j["state"] == "failed" and j["error"] == "cancelled"
-        assert c.get("/api/styles").json() == []
+        assert [s for s in c.get("/api/styles").json() if not s["builtin"]] == []
 
 
 def test_video_apply_is_a_job(client: TestClient, tmp_path: Path) -> None:

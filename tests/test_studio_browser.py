@@ -38,9 +38,13 @@ def test_learn_and_apply_in_the_browser(tmp_path: Path) -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
-            expect(page.locator("#no-styles")).to_be_visible()
+            builtin = page.locator('#cards .card[data-style="vangogh"]')
+            expect(builtin).to_be_visible()  # the built-in styles are there from the start
+            expect(builtin).to_contain_text("built-in")
+            expect(page.locator("#no-styles")).to_be_hidden()
             page.set_input_files("#style-files", [str(p) for p in styles])
             expect(page.locator("#style-count")).to_have_text("4 image(s) ready")
+            expect(page.locator("#preview")).to_be_visible(timeout=60_000)  # where training starts
             page.locator("#content-files").set_input_files([str(p) for p in photos[:3]])
             page.fill("#style-name", "starry")
             page.fill("#minutes", os.environ.get("BRUSHWORK_SCREENSHOT_MINUTES", "0.1"))
