@@ -62,6 +62,10 @@ def test_learn_and_apply_in_the_browser(tmp_path: Path) -> None:
             expect(after).to_be_visible()
             width = after.evaluate("img => img.complete ? img.naturalWidth : 0")
             assert width == 512  # the stylized photo, at the photo's size
+            page.click("#apply-all")  # the photo in every style: the built-ins and the new one
+            expect(page.locator("#apply-status")).to_contain_text("styles in", timeout=120_000)
+            expect(page.locator('#gallery .card[data-style="starry"] img')).to_be_visible()
+            expect(page.locator('#gallery .card[data-style="sepia"] img')).to_be_visible()
             page.locator("#split").fill("45")
             expect(page.locator("#download")).to_be_visible()
             shot = tmp_path / "studio.png"

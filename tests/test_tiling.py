@@ -122,3 +122,18 @@ def test_painter_runs_natively_in_bf16_close_to_float32() -> None:
     for tile in (None, 64):
         d = (bf16.stylize_tensor(x, tile=tile) - ref).abs() * 127.5
         assert d.mean() < 1.0 and d.max() < 8, (tile, float(d.mean()), float(d.max()))
+
+
+def test_the_painter_context_covers_its_receptive_field() -> None:
+    """A pixel changed in the input changes nothing further away than the painter's declared
+    context (norm statistics fixed, as in tiles)."""
+    g = _painter_with_styled_norms()
+    x = blocks(1, 4, size=192)
+    with torch.no_grad(), g.fixed_norms(x):
+        y = g(x)
+        x2 = x.clone()
+        x2[..., 96, 96] += 1.0
+        d = (g(x2) - y).abs().amax(1)[0]
+    ys, xs = torch.nonzero(d > 0, as_tuple=True)
+    reach = max(int((ys - 96).abs().max()), int((xs - 96).abs().max()))
+    assert 40 < reach <= g.context(1)

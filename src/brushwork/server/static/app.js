@@ -263,4 +263,43 @@ $("apply").addEventListener("click", async () => {
   }
 });
 
+// the photo in every style, as `brushwork styles sheet` makes it
+$("apply-all").addEventListener("click", async () => {
+  const status = $("apply-status");
+  const photo = $("photo").files[0];
+  status.className = "";
+  if (!photo) { status.textContent = "Choose a photo."; return; }
+  const names = Array.from($("try-style").options).map((o) => o.value);
+  const gallery = $("gallery");
+  gallery.replaceChildren();
+  gallery.hidden = false;
+  $("apply-all").disabled = true;
+  const t0 = performance.now();
+  for (const [i, name] of names.entries()) {
+    status.textContent = "Applying " + (i + 1) + " of " + names.length + ": “" + name + "”…";
+    const form = new FormData();
+    form.append("file", photo, photo.name);
+    form.append("format", "jpg");
+    const card = document.createElement("div");
+    card.className = "card";
+    card.dataset.style = name;
+    const label = document.createElement("div");
+    label.className = "meta";
+    label.textContent = name;
+    try {
+      const blob = await (await api("/api/styles/" + encodeURIComponent(name) + "/apply", { method: "POST", body: form })).blob();
+      const img = document.createElement("img");
+      img.alt = photo.name + " in " + name;
+      img.src = URL.createObjectURL(blob);
+      card.append(img, label);
+    } catch (err) {
+      label.textContent = name + ": " + err.message;
+      card.append(label);
+    }
+    gallery.append(card);
+  }
+  status.textContent = names.length + " styles in " + ((performance.now() - t0) / 1000).toFixed(1) + " s.";
+  $("apply-all").disabled = false;
+});
+
 loadStyles().catch((err) => { $("no-styles").hidden = false; $("no-styles").textContent = err.message; });
