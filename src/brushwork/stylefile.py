@@ -57,17 +57,23 @@ def save_style(
         save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / WEIGHTS))
         if preview is not None:
             preview.save(tmp / PREVIEW)
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        move_into_place(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def move_into_place(tmp: Path, dest: Path) -> None:
+    """Rename the complete folder ``tmp`` (a sibling of ``dest``) to ``dest``; an existing
+    ``dest`` is set aside first and removed only once the new one is in place."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
 
 
 def _read_validated(p: Path) -> tuple[dict[str, Any], GeneratorSpec]:

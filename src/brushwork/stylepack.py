@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import BrushworkError
 from .library import check_new_name, resolve, styles_dir
-from .stylefile import PREVIEW, STYLE_JSON, WEIGHTS, load_style
+from .stylefile import PREVIEW, STYLE_JSON, WEIGHTS, load_style, move_into_place
 
 SUFFIX = ".bwstyle"
 # what a member may hold, uncompressed (bytes): a resnet style's weights are ~45 MB
@@ -110,14 +110,7 @@ def import_style(file: str | os.PathLike[str], name: str | None = None, overwrit
             load_style(tmp)  # the schema, the weights' header, the weights: as loading checks them
         except BrushworkError as exc:
             raise BrushworkError(f"{file}: {str(exc).replace(str(tmp), 'the style')}") from None
-        if dest.exists():  # overwrite: the old style goes only once the new one is complete
-            old = dest.with_name(f".{name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        move_into_place(tmp, dest)  # with overwrite, the old style goes only once the new one is in
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
