@@ -307,10 +307,11 @@ def learned_report(minutes: float) -> None:
         rows = []
         for name, (style, content, what) in learned_sets(root / "sets").items():
             print(f"\n{name}: {what}", flush=True)
-            cmd = [sys.executable, "-m", "brushwork", "train", str(style), "--content", str(content), "--name", name,
+            # (a name of its own: the library's built-in names are taken)
+            cmd = [sys.executable, "-m", "brushwork", "train", str(style), "--content", str(content), "--name", f"learned-{name}",
                    "--minutes", str(minutes), "--seed", "0", "--set", "prune=false", "--quiet"]  # fmt: skip
             subprocess.run(cmd, check=True, capture_output=True, text=True)
-            full_path = root / "home" / "styles" / name
+            full_path = root / "home" / "styles" / f"learned-{name}"
             g, meta = load_style(full_path)
             family, kwargs = meta["generator"]["name"], meta["generator"]["kwargs"]
             r = StyleRecipe.from_json(meta["training"]["recipe"])

@@ -51,9 +51,10 @@ class _CondNorm(nn.Module):
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if self.folded:
             return x
-        g = self.gamma(s).to(x.dtype)[:, :, None, None]
-        b = self.beta(s).to(x.dtype)[:, :, None, None]
-        return torch.addcmul(b, self.norm(x), g)
+        g, b = self.gamma(s).to(x.dtype), self.beta(s).to(x.dtype)
+        if s.shape[0] == 1:  # one style for the batch: the norm applies scale and shift itself (one pass)
+            return F.instance_norm(x, weight=g[0], bias=b[0], eps=self.norm.eps)
+        return torch.addcmul(b[:, :, None, None], self.norm(x), g[:, :, None, None])
 
 
 class _Res(nn.Module):
@@ -137,7 +138,7 @@ class Painter(StyleGenerator):
 
             return record
 
-        hooks = [norm.norm.register_forward_pre_hook(recorder(norm)) for _, norm in pairs]
+        hooks = [norm.register_forward_pre_hook(recorder(norm)) for _, norm in pairs]
         try:
             with torch.no_grad():
                 self(reference)
