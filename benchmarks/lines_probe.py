@@ -53,7 +53,7 @@ def main() -> None:
             continue
         desc, (style, truth) = sets
         vig = fit_look_vignette(a, style)
-        flat = [apply_vignette(t, vig, inverse=True) for t in style] if vig != (0.0, 0.0) else style
+        flat = [apply_vignette(t, vig, inverse=True) for t in style]  # unchanged where there is none
         g = nets.create("generator", "lite", structure=True, lines=True).eval().requires_grad_(False)
         g.start_colour(fit_colour_transport(a, flat), smooth=COLOUR_SMOOTH)
         gen = torch.Generator().manual_seed(11)

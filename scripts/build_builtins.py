@@ -98,24 +98,19 @@ def style_images(entry: Entry, dest: Path) -> list[str]:
 
 
 def measure(path: Path, name: str) -> tuple[float, float, float]:
-    """(style distance, the photos' own, content SSIM) on the 24 Kodak photos at 512 px."""
+    """(style distance, the photos' own, content SSIM) on the 24 Kodak photos at 512 px, as
+    a training run's report measures them (``report.quality``)."""
     from brushwork import Stylizer
     from brushwork.io import load_folder
-    from brushwork.metrics import ssim
-    from brushwork.nets.magenta import mean_style_vector
+    from brushwork.report import quality
 
     st = Stylizer.load(path, device="cpu", precision="fp32")
     photos = [
         im.resize((512, round(512 * im.height / im.width))) for im in load_folder(SHARED / "photos" / "kodak24").images
     ]
     xs = [torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 127.5 - 1 for p in photos]
-    ys = [st.stylize_tensor(x[None])[0] for x in xs]
-    images = [t.float() for t in _style_tensors(name)]
-    target = mean_style_vector(images)
-    d_out = float((mean_style_vector(ys) - target).norm())
-    d_photo = float((mean_style_vector(xs) - target).norm())
-    kept = sum(ssim(y[None], x[None]) for x, y in zip(xs, ys, strict=True)) / len(xs)
-    return d_out, d_photo, kept
+    q = quality(xs, [st.stylize_tensor(x[None])[0] for x in xs], [t.float() for t in _style_tensors(name)])
+    return q["style_distance"], q["photos_style_distance"], q["content_ssim"]
 
 
 _SETS: dict[str, Path] = {}

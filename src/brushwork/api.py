@@ -134,9 +134,9 @@ def _report(style_dir: Path, run: Path, photos: list[Any], style_images: list[An
     """``report.html`` beside the run's logs; a report that cannot be written is said, and the
     style stands."""
     from .report import report_photos, write_report
+    from .screens import evenly
 
-    step = max(1, len(style_images) // 16)
     try:
-        write_report(style_dir, run, report_photos(photos), style_images[::step][:16])
+        write_report(style_dir, run, report_photos(photos), evenly(style_images, 16))
     except (BrushworkError, OSError, RuntimeError, ValueError) as exc:
         say(f"report not written ({exc})")

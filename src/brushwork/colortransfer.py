@@ -172,7 +172,7 @@ def fit_colour_transport(
     if not content or not style:
         raise ValueError("colour transfer needs at least one content and one style image")
     gen = torch.Generator().manual_seed(seed)
-    small = [[_small(t) for t in ts] for ts in (content, style)]
+    small = [[shrunk(t) for t in ts] for ts in (content, style)]
     src, dst = balanced_pixels(small[0], small[1], samples, gen)
     return fit_transfer(src, dst, 10, gen, linear_first=True)
 
@@ -205,9 +205,9 @@ def _local_mean(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.avg_pool2d(x, size, 1, size // 2, count_include_pad=False)
 
 
-def _small(x: torch.Tensor) -> torch.Tensor:
-    """[3, H, W] -> at most ``BALANCE_SIDE`` on its long side (area average; never enlarged)."""
-    scale = BALANCE_SIDE / max(x.shape[-2:])
+def shrunk(x: torch.Tensor, side: int = BALANCE_SIDE) -> torch.Tensor:
+    """[3, H, W] -> at most ``side`` on its long side (area average; never enlarged)."""
+    scale = side / max(x.shape[-2:])
     if scale >= 1:
         return x.float()
     return F.interpolate(x[None].float(), scale_factor=scale, mode="area", recompute_scale_factor=False)[0]
@@ -216,7 +216,7 @@ def _small(x: torch.Tensor) -> torch.Tensor:
 def balance_covariates(x: torch.Tensor) -> torch.Tensor:
     """One [3, H, W] image in [-1, 1] -> its pixels' covariates [h, w, 4] (row, brightness
     rank, local texture, region brightness) at ``BALANCE_SIDE`` (never enlarged)."""
-    x = _small(x)
+    x = shrunk(x)
     h, w = x.shape[-2:]
     rank = _rank(luminance(x[None])[0, 0].flatten()).view(1, 1, h, w)
     texture = (_local_mean(rank.square(), 7) - _local_mean(rank, 7).square()).clamp_min(0).sqrt()

@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .io import pil_to_tensor, tensor_to_pil
+from .io import downscale, pil_to_tensor, tensor_to_pil
+from .screens import evenly
 from .stylefile import STYLE_JSON
 
 REPORT = "report.html"
@@ -81,17 +82,19 @@ def _stats(run_dir: Path) -> list[dict[str, float]]:
     return out
 
 
-def quality(stylize: Any, photos: list[torch.Tensor], style_images: list[torch.Tensor]) -> dict[str, float]:
-    """Style distance (outputs, and the photos themselves) and content kept (mean SSIM)."""
+def quality(
+    photos: list[torch.Tensor], outputs: list[torch.Tensor], style_images: list[torch.Tensor]
+) -> dict[str, float]:
+    """Style distance (of the ``outputs`` made of ``photos``, and of the photos themselves) and
+    content kept (mean SSIM of each output to its photo)."""
     from .metrics import ssim
     from .nets.magenta import mean_style_vector
 
-    outs = [stylize(p) for p in photos]
     target = mean_style_vector(style_images)
     return {
-        "style_distance": float((mean_style_vector(outs) - target).norm()),
+        "style_distance": float((mean_style_vector(outputs) - target).norm()),
         "photos_style_distance": float((mean_style_vector(photos) - target).norm()),
-        "content_ssim": sum(ssim(o[None], p[None]) for o, p in zip(outs, photos, strict=True)) / len(photos),
+        "content_ssim": sum(ssim(o[None], p[None]) for o, p in zip(outputs, photos, strict=True)) / len(photos),
     }
 
 
@@ -125,8 +128,8 @@ def write_report(
     meta = json.loads((style_dir / STYLE_JSON).read_text(encoding="utf-8"))
     training, generator = meta.get("training") or {}, meta.get("generator") or {}
     st = Stylizer.load(style_dir, device="cpu", precision="fp32")
-    shown = photos[:SHOWN]
-    q = quality(lambda p: st.stylize_tensor(p[None])[0], photos, style_images)
+    outputs = [st.stylize_tensor(p[None])[0] for p in photos]
+    q = quality(photos, outputs, style_images)
     parts = [
         f"<h1>{html.escape(style_dir.name)}</h1>",
         "<h2>What was chosen, and why</h2><table>",
@@ -138,8 +141,8 @@ def write_report(
         f"On {len(photos)} of the photos.</p>",
         "<h2>Before and after</h2><div class='pairs'>",
     ]
-    for p in shown:
-        before, after = tensor_to_pil(p), tensor_to_pil(st.stylize_tensor(p[None])[0])
+    for p, y in list(zip(photos, outputs, strict=True))[:SHOWN]:
+        before, after = tensor_to_pil(p), tensor_to_pil(y)
         parts.append(f"<figure>{_img(before, 320)}{_img(after, 320)}</figure>")
     parts.append("</div>")
     plot = loss_plot(_stats(run_dir))
@@ -171,11 +174,6 @@ def write_report(
 
 def report_photos(images: list[torch.Tensor], side: int = 512) -> list[torch.Tensor]:
     """Up to 8 photos, evenly over the set, their long side at most ``side``."""
-    step = max(1, len(images) // 8)
-    out = []
-    for t in images[::step][:8]:
-        s = side / max(t.shape[-2:])
-        out.append(
-            pil_to_tensor(tensor_to_pil(t).resize((round(t.shape[-1] * s), round(t.shape[-2] * s)))) if s < 1 else t
-        )
-    return out
+    return [
+        pil_to_tensor(downscale(tensor_to_pil(t), side)) if max(t.shape[-2:]) > side else t for t in evenly(images, 8)
+    ]

@@ -10,19 +10,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import BrushworkError
-from .io import load_image, save_image_atomic
+from .io import downscale, load_image, save_image_atomic
 from .library import list_names
 from .stylizer import Stylizer
 
 LABEL = 0.06  # label strip height, as a fraction of a cell's long side
 GAP = 8  # px between cells
-
-
-def _fit(img: Image.Image, size: int) -> Image.Image:
-    s = size / max(img.size)
-    if s >= 1:
-        return img
-    return img.resize((max(1, round(img.width * s)), max(1, round(img.height * s))), Image.Resampling.LANCZOS)
 
 
 def stylized_cells(photo: Image.Image, names: list[str]) -> tuple[list[tuple[str, Image.Image]], list[str]]:
@@ -65,7 +58,7 @@ def contact_sheet(
     dest = Path(out)
     if dest.resolve() == Path(photo).resolve():
         raise BrushworkError(f"{dest}: the sheet would overwrite the photo")
-    cells, failed = stylized_cells(_fit(load_image(photo), size), names)
+    cells, failed = stylized_cells(downscale(load_image(photo), size), names)
     if len(cells) == 1:
         raise BrushworkError("no style could be applied: " + "; ".join(failed))
     save_image_atomic(compose(cells), dest, quality=92)

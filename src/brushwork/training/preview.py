@@ -14,7 +14,15 @@ import torch
 from PIL import Image
 
 from .. import nets
-from ..colortransfer import COLOUR_SMOOTH, ColourTable, apply_vignette, fit_colour_transport, fit_vignette, idt_table
+from ..colortransfer import (
+    COLOUR_SMOOTH,
+    ColourTable,
+    apply_vignette,
+    fit_colour_transport,
+    fit_vignette,
+    idt_table,
+    shrunk,
+)
 from ..data import ImageBank
 from ..io import tensor_to_pil
 from ..screens import evenly, fit_screen
@@ -26,22 +34,17 @@ SCREEN_STEPS = 40  # the screen's regression steps (training: 200)
 SHOWN = 2
 
 
-def _small(t: torch.Tensor, side: int = SIDE) -> torch.Tensor:
-    s = side / max(t.shape[-2:])
-    if s >= 1:
-        return t
-    size = (max(1, round(t.shape[-2] * s)), max(1, round(t.shape[-1] * s)))
-    return torch.nn.functional.interpolate(t[None], size=size, mode="area")[0]
-
-
 @torch.no_grad()
 def look_start(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
     """The classical start of the look on the first ``SHOWN`` content photos -> [before,
     after, before, after, ...] ([3, H, W] in [-1, 1], at ``SIDE``)."""
-    content, style = [_small(t) for t in evenly(content, IMAGES)], [_small(t) for t in evenly(style, IMAGES)]
+    content, style = (
+        [shrunk(t, SIDE) for t in evenly(content, IMAGES)],
+        [shrunk(t, SIDE) for t in evenly(style, IMAGES)],
+    )
     table = ColourTable(idt_table(fit_colour_transport(content, style, samples=SAMPLES, seed=seed), 17, COLOUR_SMOOTH))
     vignette = fit_vignette([table(t) for t in content], style)
-    flat = [apply_vignette(t, vignette, inverse=True) for t in style] if vignette != (0.0, 0.0) else style
+    flat = [apply_vignette(t, vignette, inverse=True) for t in style]  # unchanged where there is none
     screen = [f for pair in fit_screen(content, flat) for f in pair] or None
     g = nets.create("generator", "lite", detail=0.0, screen=screen, grain=True).eval()
     g.lut.start_from(table.table)

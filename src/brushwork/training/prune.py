@@ -4,8 +4,8 @@ Training builds every stage a look might need (lite: the residual convolutions, 
 structure stage's smoothing and lines, a screen, grain) and learns how much of each; on a
 colour grade most of them end near the identity and would still cost their full time at
 every apply. Each stage the generator names (``stages()``, most costly first) is left out in
-turn (lite's tone stage is folded into its LUT: one colour lookup where there were two), and stays out while the style without it, and without every stage left out before it,
-differs from the full style's output by less than half an 8-bit level in root mean square
+turn (lite's tone stage is folded into its LUT: one colour lookup where there were two), and
+stays out while the style without it, and without every stage left out before it, differs from the full style's output by less than half an 8-bit level in root mean square
 (the rounding to 8 bits alone is 0.29) and by less than 2 levels on all but 0.1% of the
 values (so a stage that changes few pixels, sparse lines, is not averaged away): every
 pixel and channel of crops of the style's own content photos, texture included. Exports and
