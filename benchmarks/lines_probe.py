@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brushwork import nets
 from brushwork.colortransfer import COLOUR_SMOOTH, apply_vignette, fit_colour_transport, fit_look_vignette
 from brushwork.data import ImageBank, random_crops
+from brushwork.metrics import patch_c2st
 from brushwork.nets.lite_lines import calibrate_lines, lines_rule
 from looks import fresh_seeds, parse_seeds, styled_sets
 from quality import SHARED, score, split_photos
@@ -68,16 +69,21 @@ def main() -> None:
             g.structure.ink.copy_(found if lines else torch.zeros(2))
             return [apply_vignette(g(t[None])[0], vig) for t in c]
 
+        def on_a(lines: bool, g: torch.nn.Module = g, found: torch.Tensor = found) -> list[torch.Tensor]:
+            g.structure.ink.copy_(found if lines else torch.zeros(2))
+            return [g(t[None])[0] for t in a]
+
         with torch.no_grad():
             plain, lined = score(out(False), truth)["bpsnr"], score(out(True), truth)["bpsnr"]
+            c2st = (patch_c2st(on_a(False), flat), patch_c2st(on_a(True), flat))
         row = {"seed": s, "ink_stage": "ink(" in desc, "drawing": "drawing(" in desc, "gain": lined - plain,
                "plain": plain, **{k: rep[k] for k in ("ink_ratio", "thin_ink", "lined_thin_ink", "swd_ratio", "ink_is_dark", "drawing")},
-               "rule": lines_rule(rep), "describe": desc}  # fmt: skip
+               "rule": lines_rule(rep), "c2st": c2st, "describe": desc}  # fmt: skip
         rows.append(row)
         print(
             f"{s:7d} ink={row['ink_stage']!s:5s} gain {row['gain']:+6.2f}  ink_ratio {rep['ink_ratio']:7.2f} "
             f"thin {rep['thin_ink']:.2f}/{rep['lined_thin_ink']:.2f} swd {rep['swd_ratio']:.3f} dark {rep['ink_is_dark']!s:5s} "
-            f"drawing {rep['drawing']!s:5s} -> rule {row['rule']!s:5s} | {desc[:90]}",
+            f"drawing {rep['drawing']!s:5s} c2st {c2st[0]:.3f}/{c2st[1]:.3f} -> rule {row['rule']!s:5s} | {desc[:90]}",
             flush=True,
         )
     right = sum((r["rule"] == (r["gain"] > 0)) for r in rows)
