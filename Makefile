@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test studio lint bench-quality bench-speed clean
+.PHONY: demo test test-fast studio lint bench-quality bench-speed clean
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,15 @@ studio: $(STAMP)
 	$(BIN)/brushwork serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# the edit loop: lint, types and every test not marked slow (under 2 minutes)
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench-quality: $(STAMP)
 	$(BIN)/python -m pip install -q -c constraints-cpu.txt -e '.[dev,bench]'

@@ -52,21 +52,6 @@ def test_lines_keep_their_share_of_a_larger_image() -> None:
     assert (got - want).abs().mean() < 0.05
 
 
-def test_scale_one_is_the_stage_as_trained() -> None:
-    """Back at scale 1 after a larger scale, the stage computes exactly what it did before
-    (nothing of the coarse grids is kept), and the larger scale did change it."""
-    g, x = inked(), photo_like(1, 50)
-    with torch.no_grad():
-        s1, m1 = g.structure(x)
-        g.set_scale(4)
-        s4, m4 = g.structure(x)
-        g.set_scale(1)
-        s2, m2 = g.structure(x)
-    assert m1 is not None and m2 is not None and m4 is not None
-    assert not torch.equal(s1, s4) and not torch.equal(m1, m4)
-    assert torch.equal(s1, s2) and torch.equal(m1, m2)
-
-
 def _style(home: Path, work_side: int | None) -> Path:
     g = trained_like_lite(True, True)
     summary = {} if work_side is None else {"work_side": work_side}

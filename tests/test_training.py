@@ -122,11 +122,9 @@ def test_paired_training_with_before_after(tmp_path: Path, photo_dir: Path) -> N
 
 
 def test_structure_teacher_makes_the_pseudo_pairs_when_asked(photo_dir: Path, style_dir: Path) -> None:
-    s = brushwork.train_style(
+    brushwork.train_style(
         style_dir, photo_dir, name="drawn", steps=2, size=32, recipe={**TINY, "teacher": "structure"}, quiet=True
     )
-    training = brushwork.Stylizer.load(s).meta["training"]
-    assert training["pseudo_pairs"] == "structure" and training["pairs"] == 0  # no real pairs
     # the pseudo-pairs were learned from: the logged steps carry the pair loss (none without a teacher)
     steps = [json.loads(line) for line in (runs_dir() / "drawn" / "stats.jsonl").read_text().splitlines()]
     assert steps and all(step.get("pair", 0.0) > 0 for step in steps)

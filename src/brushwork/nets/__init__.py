@@ -13,7 +13,7 @@ def channels_last(module: nn.Module) -> nn.Module:
 
     for m in module.modules():
         if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-            m.to(memory_format=torch.channels_last)
+            m.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from torch's stubs
     return module
 
 

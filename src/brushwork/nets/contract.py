@@ -68,10 +68,18 @@ from torch import nn
 class StyleGenerator(nn.Module):
     """Defaults describe a plain convolutional generator with nothing global to learn."""
 
-    align: int = 4
-    bytes_per_pixel: int = 2600
     shared_norm: bool = False
     low_precision: bool = False
+
+    @property
+    def align(self) -> int:
+        """Tiles starting on multiples of this see the whole image's pixel grid."""
+        return 4
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """Peak bytes per pixel of a float32 pass (the tile planner's budget)."""
+        return 2600
 
     # ---- applying ----------------------------------------------------------------------
     @property
@@ -100,7 +108,9 @@ class StyleGenerator(nn.Module):
     def fixed_norms(self, reference: torch.Tensor) -> AbstractContextManager[None] | None:
         return None
 
-    has_texture: bool = False
+    @property
+    def has_texture(self) -> bool:
+        return False
 
     def texture(self, y: torch.Tensor, top: int = 0, left: int = 0) -> torch.Tensor:
         return y

@@ -19,7 +19,7 @@ Design (see docs/benchmarks.md for the measurements behind it):
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,8 @@ FOLDED_LUT = 33  # cells per side of the LUT that a saved style's tone stage is 
 
 class ColorLUT(nn.Module):
     """A learnable 3D lookup table applied with trilinear interpolation."""
+
+    identity: torch.Tensor  # a buffer
 
     def __init__(self, size: int = 17) -> None:
         super().__init__()
@@ -56,7 +58,7 @@ class ColorLUT(nn.Module):
         that spreads what the LUT learns on common colours to rare neighbouring ones, so a
         saturated colour that training barely sees does not keep a stray mapping."""
         d = self.lut - self.identity
-        return sum(d.diff(dim=k).square().mean() for k in (2, 3, 4)) / 3
+        return cast(torch.Tensor, sum(d.diff(dim=k).square().mean() for k in (2, 3, 4))) / 3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grid = x.permute(0, 2, 3, 1).unsqueeze(1)  # [B, 1, H, W, 3] as (r, g, b) = (x, y, z)
@@ -78,6 +80,9 @@ class GlobalTone(nn.Module):
     table: one pass over the image instead of one per hinge (a 4096 px image in 1/3 of
     the time of the hinge sum).
     """
+
+    thresholds: torch.Tensor  # a buffer
+    points: torch.Tensor  # a buffer
 
     def __init__(self, knots: int = 8) -> None:
         super().__init__()
@@ -235,6 +240,8 @@ class Screen(nn.Module):
     (``fit``) and then holds it. Computed in float32; ``scale`` as for ``Structure`` (set by
     whoever applies the style)."""
 
+    freqs: torch.Tensor  # a buffer
+
     def __init__(self, freqs: list[float], hidden: int = 16) -> None:
         super().__init__()
         f = torch.tensor(freqs, dtype=torch.float32).reshape(-1, 2)
@@ -317,7 +324,7 @@ class Screen(nn.Module):
             m = reach  # the box sees past the crop's border there
             loss = (out - target)[..., m:-m, m:-m].abs().mean()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
 
 
@@ -368,6 +375,8 @@ class LiteGenerator(StyleGenerator):
     ``smoothing`` (whether the structure stage smooths; False once pruning found it changed
     nothing)."""
 
+    detail: float  # always a number here (the contract allows None: no detail control)
+
     def __init__(
         self, ngf: int = 16, n_blocks: int = 2, lut_size: int = 17, tone_knots: int = 8, structure: bool = False,
         lines: bool = True, detail: float = 1.0, screen: list[float] | None = None, grain: bool = False,
@@ -380,23 +389,23 @@ class LiteGenerator(StyleGenerator):
         self.grain = Grain() if grain else None
         # zero padding: oneDNN fuses it into the convolution (replicate padding cost 15% of
         # a 1024 px forward as separate copies); borders are learned like everything else
-        pad = {"padding": 1}
         self.tone = GlobalTone(tone_knots) if tone_knots > 0 else None
         self.lut = ColorLUT(lut_size)
-        self.e1 = nn.Conv2d(3, ngf, 3, **pad)
-        self.e2 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, **pad)
-        self.e3 = nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, **pad)
+        self.e1 = nn.Conv2d(3, ngf, 3, padding=1)
+        self.e2 = nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1)
+        self.e3 = nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1)
         self.blocks = nn.ModuleList(_ResBlock(4 * ngf) for _ in range(n_blocks))
         self.r3 = nn.Conv2d(4 * ngf, 2 * ngf, 1)  # reduce before upsampling: cheaper decoder
-        self.d2 = nn.Conv2d(2 * ngf, 2 * ngf, 3, **pad)
+        self.d2 = nn.Conv2d(2 * ngf, 2 * ngf, 3, padding=1)
         self.r2 = nn.Conv2d(2 * ngf, ngf, 1)
-        self.d1 = nn.Conv2d(ngf, ngf, 3, **pad)
-        self.out = nn.Conv2d(ngf, 3, 3, **pad)
+        self.d1 = nn.Conv2d(ngf, ngf, 3, padding=1)
+        self.out = nn.Conv2d(ngf, 3, 3, padding=1)
         for block in self.blocks:  # residual branches start small: blocks begin near identity
+            assert isinstance(block, _ResBlock)
             nn.init.normal_(block.c2.weight, std=1e-3)
-            nn.init.zeros_(block.c2.bias)
+            nn.init.zeros_(cast(torch.Tensor, block.c2.bias))
         nn.init.normal_(self.out.weight, std=1e-3)  # tiny, not zero, so gradients reach all layers
-        nn.init.zeros_(self.out.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.out.bias))
 
     def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         f1 = F.relu(self.e1(x))  # [B, ngf, H, W]
@@ -417,7 +426,7 @@ class LiteGenerator(StyleGenerator):
         return kwargs
 
     # ---- the generator contract (nets/contract.py) ----------------------------------------
-    def _sized(self) -> list[nn.Module]:
+    def _sized(self) -> list[Structure | Screen | Grain]:
         """The stages that work in pixels (``scale`` applies to them)."""
         return [m for m in (self.structure, self.screen, self.grain) if m is not None]
 
@@ -591,7 +600,9 @@ class LiteGenerator(StyleGenerator):
         """The global stages alone (structure, tone, LUT): the output without the residual."""
         s, mask = self.structure(x) if self.structure is not None else (x, None)
         colour = self.lut(self.tone(s) if self.tone is not None else s)
-        return colour if mask is None else self.structure.draw(colour, mask)
+        if mask is None or self.structure is None:
+            return colour
+        return self.structure.draw(colour, mask)
 
     def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The global colour map and the spatial residual, whose sum is the output (training

@@ -52,7 +52,7 @@ fraction (0.29-0.40).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +62,9 @@ from ..color import luminance
 from ..colortransfer import apply_curve
 from ..losses import patch_swd
 from .registry import create
+
+if TYPE_CHECKING:
+    from .lite import LiteGenerator
 
 LINE_STRENGTH = 1.0  # the 3x3-thickened lines are drawn in the ink colour itself
 # Sobel magnitude at the lines' half strength (a drawing's sparse strokes need the high ones)
@@ -139,9 +142,10 @@ def fit_curves(src: torch.Tensor, dst: torch.Tensor, knots: int = CURVE_KNOTS) -
     return xs, ys
 
 
-def _bake_curves(g: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> None:
+def _bake_curves(g: LiteGenerator, xs: torch.Tensor, ys: torch.Tensor) -> None:
     """Compose the curves after the LUT and the ink colour of ``g``, in place: exact where a
     pixel is all paper or all line (the line mask is 0 or 1), interpolated between."""
+    assert g.structure is not None
     lut, ink = g.lut.lut, g.structure.ink_colour
     for c in range(3):
         lut[:, c] = apply_curve(lut[:, c].flatten(), xs[c], ys[c]).view_as(lut[:, c])
@@ -150,7 +154,7 @@ def _bake_curves(g: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> None:
 
 @torch.no_grad()
 def calibrate_lines(
-    g: nn.Module, content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
+    g: LiteGenerator, content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
 ) -> dict[str, Any]:  # fmt: skip
     """Choose the line stage's numbers of ``g`` (a `lite` generator with a structure stage
     that draws lines) for content crops ``content`` against style crops ``style`` (both
@@ -158,7 +162,7 @@ def calibrate_lines(
     With no lines chosen, the stage's line strengths are zero (its output is unchanged).
     ``decide=False`` leaves the lines found drawn whatever ``lines_rule`` says (a benchmark
     compares the two outputs: benchmarks/lines_probe.py)."""
-    st = getattr(g, "structure", None)
+    st = g.structure
     if st is None or not st.has_lines:
         raise ValueError("line calibration needs a lite generator whose structure stage draws lines")
     colour = ink_colour(style)
@@ -231,7 +235,7 @@ def add_lines(
     if not kwargs.get("structure"):
         return g, kwargs, None
     kw = {**kwargs, "lines": True}
-    lined = create("generator", "lite", **kw)
+    lined = cast("LiteGenerator", create("generator", "lite", **kw))
     lined.load_state_dict(g.state_dict(), strict=False)  # the line numbers are new
     lined.eval().requires_grad_(False)
     report = calibrate_lines(lined, content, style)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -119,7 +120,8 @@ class Painter(StyleGenerator):
 
     def _conv_norms(self) -> list[tuple[nn.Conv2d, _CondNorm]]:
         """Every conditional norm with the convolution whose output it normalises."""
-        pairs = [(b.conv1, b.norm1) for b in self.res] + [(b.conv2, b.norm2) for b in self.res]
+        blocks = [cast(_Res, b) for b in self.res]
+        pairs = [(b.conv1, b.norm1) for b in blocks] + [(b.conv2, b.norm2) for b in blocks]
         return [*pairs, (self.u1, self.n1), (self.u2, self.n2), (self.out, self.n3)]
 
     @contextmanager
@@ -162,7 +164,8 @@ class Painter(StyleGenerator):
             yield
         finally:
             for (conv, norm), (w, b) in zip(pairs, saved, strict=True):
-                conv.weight.data, conv.bias.data = w, b
+                conv.weight.data = w
+                cast(torch.Tensor, conv.bias).data = b
                 norm.folded = False
 
     # ---- the pretrained start ----------------------------------------------------------
@@ -174,7 +177,7 @@ class Painter(StyleGenerator):
         }  # fmt: skip
         norms = {"transformer/expand/conv1/conv": self.n1, "transformer/expand/conv2/conv": self.n2,
                  "transformer/expand/conv3/conv": self.n3}  # fmt: skip
-        for i, block in enumerate(self.res):
+        for i, block in enumerate(cast(_Res, b) for b in self.res):
             for j, (conv, norm) in enumerate(((block.conv1, block.norm1), (block.conv2, block.norm2)), 1):
                 key = f"transformer/residual/residual{i + 1}/conv{j}"
                 m[key] = conv
