@@ -128,14 +128,14 @@ def test_apply_controls_export_and_metadata(
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "t.onnx")]) == 0
     assert (tmp_path / "t.onnx").stat().st_size > 0
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "t.onnx")]) == 2
-    # a style with a vignette says that the exported network leaves it out
+    # a style with a vignette: the exported file carries it, and says so
     meta_path = resolve("t") / "style.json"
     meta = json.loads(meta_path.read_text())
     meta["training"]["vignette"] = [-0.3, 0.0]
     meta_path.write_text(json.dumps(meta))
     capsys.readouterr()
     assert main(["export", "t", "--format", "onnx", "--out", str(tmp_path / "v.onnx")]) == 0
-    assert "vignette" in capsys.readouterr().err
+    assert "the vignette" in capsys.readouterr().out  # exported with the style, not left out
     out2 = tmp_path / "o2"
     assert (
         main(["apply", "t", str(src), "--out", str(out2), "--backend", "onnxruntime", "--tile", "16", "--quiet"]) == 0

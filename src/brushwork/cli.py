@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import BrushworkError, warn
+from .errors import BrushworkError
 
 
 def _positive_float(s: str) -> float:
@@ -313,19 +313,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists():
         raise BrushworkError(f"{out} already exists; choose another --out")
-    print(f"exported to {export_generator(g, args.format, out)}")
-    if a or b:
-        warn(
-            f"this style also darkens the frame's edges (a vignette, gain 1 + {a:.3f} r^2 + {b:.3f} r^4, r the "
-            "distance from the centre, 1 in the corners), which brushwork applies after the network; "
-            "the exported file is the network alone"
-        )
-    if g.has_texture:
-        warn(
-            "this style also draws a texture locked to the frame (a screen of halftone dots or hatching, or grain), "
-            "which brushwork applies after the network at each pixel's place in the picture; the exported file "
-            "is the network alone"
-        )
+    parts = ["the network"] + ["its texture locked to the frame"] * g.has_texture + ["the vignette"] * bool(a or b)
+    print(f"exported to {export_generator(g, args.format, out, (a, b))} ({', '.join(parts)})")
     return 0
 
 

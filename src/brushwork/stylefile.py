@@ -18,7 +18,6 @@ import torch
 from PIL import Image
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from . import nets
 from .errors import BrushworkError, StyleNotFoundError
@@ -91,7 +90,7 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _read_validated(Path(path))[0]
 
 
-def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+def load_style(path: str | os.PathLike[str]) -> tuple[nets.StyleGenerator, dict[str, Any]]:
     """Rebuild the generator from a style folder -> (module in eval mode, metadata).
 
     Nothing is allocated before the JSON is validated and the weights' header is bounded."""
@@ -104,7 +103,7 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
     try:
         kwargs = nets.upgrade_kwargs(spec.kind, spec.name, dict(spec.kwargs), set(state))
-        net = nets.create(spec.kind, spec.name, **kwargs)
+        net = nets.create_generator(spec.name, **kwargs)
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:

@@ -19,22 +19,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch import nn
 
 from .color import lab_to_rgb, rgb_to_lab
 from .colortransfer import apply_vignette
 from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
 from .library import resolve
-from .nets import channels_last
+from .nets import StyleGenerator, channels_last
 from .stylefile import load_style
 from .tiling import run_tiled, shared_norm_stats
 
 ImageLike = Image.Image | np.ndarray | torch.Tensor
 DEFAULT_MAX_MEMORY = 384 * 2**20  # bytes per tile pass (a 1024 x 1024 photo is one pass with any default style)
-# peak activation bytes per pixel for a generator that does not say (generators declare
-# ``bytes_per_pixel``, measured with tracemalloc-like runs); resnet's figure, the safe side
-_DEFAULT_BYTES_PER_PIXEL = 2600
 
 
 def _to_tensor(image: ImageLike) -> tuple[torch.Tensor, str]:
@@ -91,12 +87,12 @@ class Stylizer:
     convention: uint8 0..255 or float 0..1) or tensor ([-1, 1], -> tensor)."""
 
     def __init__(
-        self, generator: nn.Module, meta: dict[str, Any], path: Path | None = None, device: str = "auto",
+        self, generator: StyleGenerator, meta: dict[str, Any], path: Path | None = None, device: str = "auto",
         precision: str = "auto", strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
         max_memory: int = DEFAULT_MAX_MEMORY, backend: str = "torch", detail: float | None = None,
     ) -> None:  # fmt: skip
         if detail is not None:  # how much of a spatial residual to apply (lite)
-            if getattr(generator, "detail", None) is None:
+            if generator.detail is None:
                 raise BrushworkError("--detail: this style's generator has no detail control (it is not lite)")
             if not 0.0 <= detail <= 1.0:
                 raise BrushworkError(f"detail must be between 0 and 1, got {detail}")
@@ -107,7 +103,7 @@ class Stylizer:
             self.dtype = torch.float32  # the exported graph is float32
         # a generator that runs whole in bf16/fp16 (its weights cast, no per-layer casts of
         # autocast: painter, 1.5x faster on CPU, as close to float32) does; others autocast
-        self.native = self.dtype != torch.float32 and bool(getattr(generator, "low_precision", False))
+        self.native = self.dtype != torch.float32 and generator.low_precision
         # channels-last convolutions: ~1.6x faster on CPU (oneDNN)
         generator = generator.to(self.device, self.dtype) if self.native else generator.to(self.device)
         self.generator = channels_last(generator.eval())
@@ -154,7 +150,7 @@ class Stylizer:
         (``work_side`` in its training summary), rounded; 1 below 1.5x, for generators
         without a pixel-sized structure stage and for styles that do not record it."""
         side = (self.meta.get("training") or {}).get("work_side")
-        if not getattr(self.generator, "has_scale", False) or not side:
+        if not self.generator.has_scale or not side:
             return 1
         r = max(h, w) / float(side)
         scale = max(1, round(r)) if r >= 1.5 else 1
@@ -172,7 +168,7 @@ class Stylizer:
     def _at_scale(self, scale: int) -> Iterator[None]:
         """The generator's pixel-sized operators at ``scale`` for the duration."""
         g = self.generator
-        if not getattr(g, "has_scale", False):
+        if not g.has_scale:
             yield
             return
         before = g.scale
@@ -189,7 +185,7 @@ class Stylizer:
     def budget_pixels(self) -> float:
         """How many pixels one forward pass may hold within ``max_memory``."""
         # the same for bf16: autocast keeps bf16 copies beside float32 inputs and outputs
-        bpp = int(getattr(self.generator, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL))
+        bpp = self.generator.bytes_per_pixel
         return self.max_memory / bpp
 
     def context(self, scale: int) -> int:
@@ -269,11 +265,11 @@ class Stylizer:
 
         if t is None:
             return run_tiled(run, x, tile=max(h, w), out_dtype=out_dtype, with_origin=True)
-        align = int(getattr(self.generator, "align", 4))
+        align = self.generator.align
         tiled = dict(
             blend=min(32, t // 4), context=self.context(scale), align=align, out_dtype=out_dtype, with_origin=True
         )
-        if self.backend == "onnxruntime" or not getattr(self.generator, "shared_norm", False):
+        if self.backend == "onnxruntime" or not self.generator.shared_norm:
             return run_tiled(run, x, tile=t, **tiled)
         # networks with instance norm (resnet, painter) share one set of statistics, taken
         # on a whole-image pass at a size that fits the budget, so tiles cannot drift apart

@@ -4,7 +4,7 @@ from torch import nn
 
 from . import dcgan, lite, painter, patchgan, resnet  # noqa: F401  (registers the families)
 from .contract import StyleGenerator
-from .registry import create, full_kwargs, names, register, upgrade_kwargs
+from .registry import create, create_generator, full_kwargs, names, register, upgrade_kwargs
 
 
 def channels_last(module: nn.Module) -> nn.Module:
@@ -17,4 +17,13 @@ def channels_last(module: nn.Module) -> nn.Module:
     return module
 
 
-__all__ = ["StyleGenerator", "channels_last", "create", "full_kwargs", "names", "register", "upgrade_kwargs"]
+__all__ = [
+    "StyleGenerator",
+    "channels_last",
+    "create",
+    "create_generator",
+    "full_kwargs",
+    "names",
+    "register",
+    "upgrade_kwargs",
+]

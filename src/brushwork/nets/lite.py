@@ -270,11 +270,14 @@ class Screen(nn.Module):
             # per-pixel layers as matrix products over channels-last views, a band of rows at
             # a time so the hidden layer stays in cache (together 5x faster than 1x1
             # convolutions on whole NCHW images here)
-            rows = max(1, (1 << 15) // max(1, yl.shape[2]))
+            # (an exported graph takes the whole image as one band: its size is not known yet)
+            tracing = torch.jit.is_tracing()  # type: ignore[attr-defined,no-untyped-call]  # untyped in torch
+            rows = yl.shape[1] if tracing else max(1, (1 << 15) // max(1, yl.shape[2]))
             bands = []
             for i in range(0, yl.shape[1], rows):
-                hy = F.linear(yl[:, i : i + rows], w1[:, :3], self.fc1.bias)  # [B, rows, W, hidden]
-                h = F.linear(pl[:, i : i + rows], w1[:, 3:]) + hy
+                band_y, band_p = yl[:, i : i + rows], pl[:, i : i + rows]
+                hy = F.linear(band_y, w1[:, :3], self.fc1.bias)  # [B, rows, W, hidden]
+                h = F.linear(band_p, w1[:, 3:]) + hy
                 # the same network at the same colour with the position features at 0 is taken
                 # away: no function of the colour alone (a sharpening, say) can pass for texture
                 bands.append(F.linear(F.relu(h) - F.relu(hy), w2))

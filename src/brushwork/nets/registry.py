@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from .contract import StyleGenerator
+
 # generator: image -> image (styles); discriminator: image -> patch maps;
 # noise_generator: z -> image; image_discriminator: image -> one score per image
 _REGISTRY: dict[str, dict[str, Callable[..., nn.Module]]] = {
@@ -38,6 +40,14 @@ def _lookup(kind: str, name: str) -> Callable[..., nn.Module]:
 
 def create(kind: str, name: str, **kwargs: Any) -> nn.Module:
     return _lookup(kind, name)(**kwargs)
+
+
+def create_generator(name: str, **kwargs: Any) -> StyleGenerator:
+    """A style generator of family ``name``: every family implements the contract."""
+    net = create("generator", name, **kwargs)
+    if not isinstance(net, StyleGenerator):
+        raise TypeError(f"generator family {name!r} does not implement nets.StyleGenerator")
+    return net
 
 
 def names(kind: str) -> list[str]:

@@ -445,6 +445,7 @@ def create_app(
         from ..export import export_generator
         from ..stylefile import load_style
         from ..stylepack import export_style as pack
+        from ..stylizer import vignette_of
 
         path = library_style(name)
         stamp = int((path / STYLE_JSON).stat().st_mtime_ns)
@@ -454,8 +455,8 @@ def create_app(
             if format == "bwstyle":
                 pack(path, dest)
             else:
-                g, _ = load_style(path)
-                export_generator(g, format, dest)
+                g, meta = load_style(path)
+                export_generator(g, format, dest, vignette_of(meta, path))
         return FileResponse(dest, filename=f"{name}{suffix}", media_type="application/octet-stream")
 
     @app.post("/api/styles/import")

@@ -248,7 +248,11 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
         loss_g = r.lambda_gan * adv
         stats["g"] = adv.item()
         for name, term in g.regularizers().items():  # weighted by the recipe's lambda_<name>
-            weight = getattr(r, f"lambda_{name}", 0.0)
+            if not hasattr(r, f"lambda_{name}"):  # a misspelt name would silently weigh nothing
+                raise BrushworkError(
+                    f"the {r.generator} generator's regulariser {name!r} has no recipe weight lambda_{name}"
+                )
+            weight = getattr(r, f"lambda_{name}")
             if weight > 0:
                 loss_g = loss_g + weight * term
                 stats[name] = term.item()
