@@ -21,6 +21,8 @@ from safetensors.torch import load_file
 
 from brushwork.stylefile import WEIGHTS
 
+pytestmark = pytest.mark.slow  # make test runs it; make test-fast leaves it out
+
 # no per-sample random draws other than from the shared data generator (differentiable
 # augmentation draws per sample, and the patch SWD is a set-level distance, not a mean)
 STRICT = {

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # make test runs it; make test-fast leaves it out
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kill_resume.py"
 
 

@@ -24,6 +24,8 @@ ray = pytest.importorskip("ray")
 
 from brushwork.ray_apply import apply_on_ray  # noqa: E402
 
+pytestmark = pytest.mark.slow  # make test runs it; make test-fast leaves it out
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:

@@ -14,10 +14,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from conftest import TINY
 from test_server import png
 
 from brushwork.stylefile import WEIGHTS
+
+pytestmark = pytest.mark.slow  # make test runs it; make test-fast leaves it out
 
 
 def free_port() -> int:

@@ -16,6 +16,8 @@ from test_server_restart import free_port, start
 
 from brushwork.data import builtin_dir
 
+pytestmark = pytest.mark.slow  # make test runs it; make test-fast leaves it out
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # what a sandboxed machine with a closed network needs (no first run, no background traffic)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
