@@ -31,13 +31,13 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork.color import luminance
-from brushwork.colortransfer import fit_idt
 from brushwork.data import ImageBank, builtin_dir
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
 from brushwork.library import builtin_dir as library_dir
+from brushwork.look.choose import resolve_generator
+from brushwork.look.transport import fit_idt
 from brushwork.metrics import patch_c2st, ssim
 from brushwork.stylizer import Stylizer
-from brushwork.training.choose import resolve_generator
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -67,7 +67,7 @@ def learn(
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     with tempfile.TemporaryDirectory() as tmp:
         generator, choice = args.generator, None
-        if generator == "auto":  # as brushwork train chooses it (training/choose.py)
+        if generator == "auto":  # as brushwork train chooses it (look/choose.py)
             generator, choice = resolve_generator(content, style, False, args.seed)
             print(f"generator {generator}: {choice['why']}", flush=True)
         r = default_recipe(len(style), generator=generator, **overrides)
@@ -115,7 +115,9 @@ def main() -> None:
     print(f"style {args.style} ({len(style)} images) -> reference {args.reference} ({len(reference)}); "
           f"{len(photos)} photos; trained {steps} steps in {minutes:.1f} min")  # fmt: skip
     for k, v in rows.items():
-        print(f"{k:8s} style distance {v['style']:.3f}  patch C2ST {v['c2st']:.3f}  content SSIM {v['content_ssim']:.3f}")
+        print(
+            f"{k:8s} style distance {v['style']:.3f}  patch C2ST {v['c2st']:.3f}  content SSIM {v['content_ssim']:.3f}"
+        )
     print(f"learned / magenta style distance: {rows['learned']['style'] / rows['magenta']['style']:.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
     name = args.builtin or args.style.stem

@@ -173,7 +173,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--sizes", default="64,128")
     ap.add_argument("--images", type=Path, default=VANGOGH)
-    ap.add_argument("--out", type=Path, default=Path("docs/bench/gan"))
+    ap.add_argument("--out", type=Path, default=Path("bench-out/gan"))
     ap.add_argument("--usefulness", action="store_true")
     ap.add_argument("--per-class", type=int, default=10)
     ap.add_argument("--synthetic", type=int, default=40)

@@ -1,6 +1,6 @@
-"""Does ``--generator auto`` choose the painter for drawn looks and lite for the rest? (issue 15)
+"""Does ``--generator auto`` choose the painter for drawn looks and lite for the rest?
 
-No training: for random looks with fresh seeds (printed), the measure ``training.choose``
+No training: for random looks with fresh seeds (printed), the measure ``look.choose``
 reads from the sets (how much of the style's colour local structure explains beyond the
 photos', on the style images with their vignette and screen taken out) and the generator it
 picks, beside the look's own stages. The rule is right when it picks the painter exactly for
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brushwork.data import builtin_dir
 from brushwork.io import list_images, load_image, pil_to_tensor
-from brushwork.training.choose import choose_generator
+from brushwork.look.choose import choose_generator
 from looks import fresh_seeds, parse_seeds, styled_sets
 from quality import SHARED, split_photos
 

@@ -1,4 +1,4 @@
-"""Does the measured grain match a look's, and what does adding it do? (issue 15)
+"""Does the measured grain match a look's, and what does adding it do?
 
 No training: for random looks (fresh seeds unless ``--seeds``; printed), lite is built as
 the default recipe starts it (the colour transport from the content photos A to the styled
@@ -28,9 +28,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork import nets
-from brushwork.colortransfer import COLOUR_SMOOTH, fit_colour_transport
 from brushwork.io import list_images, load_image, pil_to_tensor
-from brushwork.screens import fit_screen
+from brushwork.look.screen import fit_screen
+from brushwork.look.transport import COLOUR_SMOOTH, fit_colour_transport
 from looks import parse_seeds, random_look, styled_sets
 from quality import SHARED, score, split_photos
 

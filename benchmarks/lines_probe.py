@@ -27,8 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brushwork import nets
-from brushwork.colortransfer import COLOUR_SMOOTH, apply_vignette, fit_colour_transport, fit_look_vignette
 from brushwork.data import ImageBank, random_crops
+from brushwork.look.transport import COLOUR_SMOOTH, fit_colour_transport
+from brushwork.look.vignette import apply_vignette, fit_look_vignette
 from brushwork.metrics import patch_c2st
 from brushwork.nets.lite_lines import calibrate_lines, lines_rule
 from looks import fresh_seeds, parse_seeds, styled_sets

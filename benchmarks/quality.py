@@ -16,7 +16,7 @@ same C: the photo itself, per-channel histogram matching to the style set, Reinh
 rotations, fitted from A's pixels to the style set's) and ``transport`` (the linear
 Monge-Kantorovich map, then 10 IDT rotations, tabulated and smoothed: stronger than IDT on
 random looks). Not a baseline but shown beside them: ``balanced``, that transport with the
-content pixels weighted to the style set's mix of image regions (``colortransfer.
+content pixels weighted to the style set's mix of image regions (``look.balance.
 balance_weights``), the lite colour stage's start since 2026-11-29. Peer: Magenta arbitrary
 stylization with the style set's mean style vector. The gain is the learned style's
 bPSNR minus the best baseline's.
@@ -46,12 +46,13 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer
 from brushwork.color import lab_to_rgb, rgb_to_lab
-from brushwork.colortransfer import TEACHERS, ColourTable, fit_idt
 from brushwork.data import ImageBank, PairedBank
 from brushwork.io import list_images, load_image, pil_to_tensor, save_image_atomic, tensor_to_pil
+from brushwork.look.choose import resolve_generator
+from brushwork.look.teacher import TEACHERS
+from brushwork.look.transport import ColourTable, fit_idt
 from brushwork.metrics import psnr, ssim
 from brushwork.stylizer import Stylizer
-from brushwork.training.choose import resolve_generator
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
@@ -142,11 +143,13 @@ def main() -> None:
     ap.add_argument("--seeds", default="", help="random looks with these seeds (e.g. 12,40-43): a repeat")
     ap.add_argument("--looks", default="", help=f"named looks instead: {','.join([*LOOKS, *EXTRA_LOOKS])}")
     ap.add_argument("--method", default="cut")
-    ap.add_argument("--generator", default="auto", help="auto (the default: chosen from the sets), lite, painter, resnet")
+    ap.add_argument(
+        "--generator", default="auto", help="auto (the default: chosen from the sets), lite, painter, resnet"
+    )
     ap.add_argument("--pairs", type=int, default=0, help="before/after pairs (from A) added to training")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--photos", type=Path, default=SHARED)
-    ap.add_argument("--out", type=Path, default=Path("docs/bench/quality"))
+    ap.add_argument("--out", type=Path, default=Path("bench-out/quality"))
     ap.add_argument("--set", action="append", default=[], help="recipe override key=JSON, e.g. lambda_swd=2")
     ap.add_argument("--tag", default="")
     ap.add_argument("--device", default="cpu", help="cpu (the benchmark's setting) or cuda for quick sweeps")
@@ -219,7 +222,7 @@ def main() -> None:
             set_vec = mag.set_vector(style)
             outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
         generator, choice = args.generator, None
-        if generator == "auto":  # as brushwork train chooses it (training/choose.py)
+        if generator == "auto":  # as brushwork train chooses it (look/choose.py)
             generator, choice = resolve_generator(a, style, args.pairs > 0, args.seed)
         r = default_recipe(len(style), method=args.method, generator=generator, n_pairs=args.pairs, **overrides)
         if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it

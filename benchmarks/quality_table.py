@@ -1,7 +1,7 @@
 """Merge quality.py result files (runs of one benchmark split across processes) into one
 markdown table and the acceptance summary.
 
-    python benchmarks/quality_table.py docs/bench/random/results_a.json docs/bench/random/results_b.json
+    python benchmarks/quality_table.py bench-out/quality/results_a.json bench-out/quality/results_b.json
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-BASELINES = ("photo", "histmatch", "reinhard", "idt")  # the issue's four; quality.py's gain adds "transport"
+BASELINES = ("photo", "histmatch", "reinhard", "idt")  # the four classical baselines; quality.py's gain adds "transport"
 
 
 def main(paths: list[str]) -> None:
@@ -29,7 +29,7 @@ def main(paths: list[str]) -> None:
         vig = f"{fitted[0]:+.2f}" if fitted else "-"
         print(f"| {r['look']} | {cells} | {four:+.2f} | {r['steps']} | {vig} | {stages} |")
     n = len(rows)
-    # the gain over the issue's four classical baselines (quality.py's own gain_bpsnr is over five)
+    # the gain over the four classical baselines (quality.py's own gain_bpsnr is over five)
     gains = [r["scores"]["learned"]["bpsnr"] - max(r["scores"][c]["bpsnr"] for c in BASELINES) for r in rows]
     mean = {c: sum(r["scores"][c]["bpsnr"] for r in rows) / n for c in cols}
     style = {c: sum(r["scores"][c].get("style", float("nan")) for r in rows) / n for c in cols}

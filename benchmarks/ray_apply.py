@@ -1,4 +1,4 @@
-"""Images per second: local apply against Ray with 2 workers, on this machine (issue 18).
+"""Images per second: local apply against Ray with 2 workers, on this machine.
 
 Stylizes N copies of the built-in Kodak photos (512 px) with the default lite generator
 (seed-0 weights), once through the local path (one process, torch on every core) and once

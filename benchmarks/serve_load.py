@@ -1,4 +1,4 @@
-"""50 concurrent apply requests against the studio on loopback (issue 17).
+"""50 concurrent apply requests against the studio on loopback.
 
 Starts ``brushwork serve`` in a fresh process with its own ``BRUSHWORK_HOME`` holding one
 small style (the default lite recipe's generator, seed-0 weights: the network's cost is what

@@ -1,4 +1,4 @@
-"""Can a smoother set-level colour transport than IDT start the colour stage better? (issue 15)
+"""Can a smoother set-level colour transport than IDT start the colour stage better?
 
 No training: for random looks with fresh seeds (printed), fit each candidate map from the
 content photos (A) to the styled photos (B) and score it on the held-out photos (C) with
@@ -32,31 +32,30 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from brushwork.colortransfer import (
-    COLOUR_SMOOTH,
+from brushwork.look.balance import balance_weights, balanced_pixels, shrunk
+from brushwork.look.teacher import (
     STRUCTURE_PRIOR,
     TEACHERS,
-    ColourTable,
-    DistributionTransfer,
     StructureTeacher,
     _bin_index,
     _gauss,
+    _structure,
+    fit_feature_transfer,
+    fit_structure_teacher,
+    structure_alpha,
+)
+from brushwork.look.transport import (
+    COLOUR_SMOOTH,
+    ColourTable,
+    DistributionTransfer,
     _pixels,
     _sample_count,
-    _small,
-    _structure,
-    apply_vignette,
-    balance_weights,
-    balanced_pixels,
-    fit_feature_transfer,
     fit_idt,
     fit_mkl,
-    fit_structure_teacher,
     fit_transfer,
-    fit_vignette,
-    structure_alpha,
     tabulate,
 )
+from brushwork.look.vignette import apply_vignette, fit_vignette
 from looks import parse_seeds, styled_sets
 from quality import SHARED, hist_match, reinhard, score, split_photos
 
@@ -267,7 +266,7 @@ def main() -> None:
                 maps[name] = lambda t, m=m: m(t[None])[0]
         elif args.shrink:
             gen = torch.Generator().manual_seed(0)
-            small = [[_small(t) for t in ts] for ts in (a, style)]
+            small = [[shrunk(t) for t in ts] for ts in (a, style)]
             src, dst = balanced_pixels(small[0], small[1], 200_000, gen)
             full = fit_transfer(src, dst, 10, gen, linear_first=True)  # fit_colour_transport's map
             k = transport_shrink(small[0], small[1], full, src, 200_000, 0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import torch
-from test_colortransfer import _grade, _quarter_photos, _sketch, needs_photos
+from test_look import _grade, _quarter_photos, _sketch, needs_photos
 
 from brushwork.color import luminance
-from brushwork.colortransfer import apply_vignette, structure_alpha
-from brushwork.screens import screen_lattice
-from brushwork.training.choose import DRAWN, STROKES, choose_generator, descreened, resolve_generator, stroke_excess
+from brushwork.look.choose import DRAWN, STROKES, choose_generator, descreened, resolve_generator, stroke_excess
+from brushwork.look.screen import screen_lattice
+from brushwork.look.teacher import structure_alpha
+from brushwork.look.vignette import apply_vignette
 
 
 def _dots(t: torch.Tensor) -> torch.Tensor:

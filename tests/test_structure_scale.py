@@ -73,7 +73,7 @@ def test_the_stylizer_picks_the_scale_from_the_style(brushwork_home: Path) -> No
 
 def test_the_scale_is_bounded_by_the_memory_budget(brushwork_home: Path) -> None:
     """A style learned from 64-px images on a 6000x4000 photo: scale 94 unbounded, which made
-    every tile's context the whole photo (issue 16); the budget's tile bounds it."""
+    every tile's context the whole photo (before 2026-11-29); the budget's tile bounds it."""
     path = _style(brushwork_home, 64)
     st = Stylizer.load(path, device="cpu", precision="fp32")
     cap = st.max_structure_scale()

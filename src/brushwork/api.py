@@ -12,7 +12,7 @@ from .errors import BrushworkError
 from .errors import warn as warn_user
 from .io import load_folder
 from .library import check_new_name, runs_dir, styles_dir
-from .training.choose import resolve_generator
+from .look.choose import resolve_generator
 from .training.distributed import rank
 from .training.loop import OPTIONS, Budget
 from .training.recipe import SMALL_SET, StyleRecipe, default_recipe
@@ -35,7 +35,7 @@ def train_style(
     ``content_dir`` defaults to the built-in photo set. Exactly one of ``minutes`` and
     ``steps`` (default: 3 minutes). The style is written to the library under ``name``;
     returns its folder. ``recipe`` overrides fields of the automatic recipe. ``generator``
-    "auto" (the default) measures which family suits the style set (``training.choose``):
+    "auto" (the default) measures which family suits the style set (``look.choose``):
     the painter for drawn looks and brush strokes, lite for everything else and whenever pairs
     are given. ``preview``: first write where training starts on two photos
     (``runs/NAME/preview_start.png``, ``training/preview.py``), in seconds.
@@ -133,8 +133,8 @@ def train_style(
 def _report(style_dir: Path, run: Path, photos: list[Any], style_images: list[Any], say: Any) -> None:
     """``report.html`` beside the run's logs; a report that cannot be written is said, and the
     style stands."""
+    from .data import evenly
     from .report import report_photos, write_report
-    from .screens import evenly
 
     try:
         write_report(style_dir, run, report_photos(photos), evenly(style_images, 16))

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -147,3 +148,10 @@ def paired_crops(
         bs.append(_take(b, y, x, side, size, flip))
         as_.append(_take(a, y, x, side, size, flip))
     return torch.stack(bs), torch.stack(as_)
+
+
+def evenly(items: list[Any], n: int) -> list[Any]:
+    """At most n of ``items``, evenly spaced (all of them when there are n or fewer)."""
+    if len(items) <= n:
+        return items
+    return [items[i * len(items) // n] for i in range(n)]

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .colortransfer import apply_vignette
 from .errors import BrushworkError
 from .io import atomic_path
+from .look.vignette import apply_vignette
 from .nets.contract import StyleGenerator
 
 FORMATS = ("onnx", "torchscript")

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from PIL import Image
 
+from .data import evenly
 from .io import downscale, pil_to_tensor, tensor_to_pil
-from .screens import evenly
 from .stylefile import STYLE_JSON
 
 REPORT = "report.html"

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .color import lab_to_rgb, rgb_to_lab
-from .colortransfer import apply_vignette
 from .device import autocast, resolve_device, resolve_precision
 from .errors import BrushworkError
 from .library import resolve
+from .look.vignette import apply_vignette
 from .nets import StyleGenerator, channels_last
 from .stylefile import load_style
 from .tiling import run_tiled, shared_norm_stats
@@ -156,7 +156,7 @@ class Stylizer:
         scale = max(1, round(r)) if r >= 1.5 else 1
         # bounded, so that a tile's context (32 px per unit of scale) stays a quarter of a
         # tile that fits --max-memory: a style learned from small images on a huge photo
-        # would otherwise grow every tile to the whole photo (issue 16: 3 GB, 6 minutes)
+        # would otherwise grow every tile to the whole photo (3 GB and 6 minutes before 2026-11-29)
         return min(scale, self.max_structure_scale())
 
     def max_structure_scale(self) -> int:

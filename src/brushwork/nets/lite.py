@@ -26,7 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
-from ..screens import GRAIN_IMAGES, evenly, fit_grain, grain_field, halves, position_features, screen_phases
+from ..data import evenly
+from ..look.grain import GRAIN_IMAGES, fit_grain, grain_field
+from ..look.screen import halves, position_features, screen_phases
 from .contract import StyleGenerator
 from .registry import register
 
@@ -226,7 +228,7 @@ class Structure(nn.Module):
 
 
 class Screen(nn.Module):
-    """A texture locked to the frame: halftone dots, hatching (``screens.py``; grain, whose
+    """A texture locked to the frame: halftone dots, hatching (``look/screen.py``; grain, whose
     phase nothing measures, is ``Grain``).
 
     A per-pixel network reads the output colour and the position features (waves at the
@@ -292,7 +294,7 @@ class Screen(nn.Module):
         """Start from the screen the style images show, learned by regression: the stage puts
         an image's texture back on its own low band (its local mean over the stage's box),
         on random crops. The waves' phases come from the *other* half of the same image
-        (``screens.screen_phases``): a screen is one lattice over the whole page, so its phase
+        (``look.screen.screen_phases``): a screen is one lattice over the whole page, so its phase
         measured on one half lines the waves up with the dots on the other, while a subject's
         periodic detail (a fence, a striped shirt) is local, its phases do not carry over, and
         the stage learns nothing from it. Deterministic for a seed."""
@@ -332,7 +334,7 @@ class Screen(nn.Module):
 
 
 class Grain(nn.Module):
-    """Grain: white luminance noise fixed to the frame (``screens.grain_field``), of the spread
+    """Grain: white luminance noise fixed to the frame (``look.grain.grain_field``), of the spread
     the style images show beyond what the generator's outputs already have (``fit``, a
     measurement, then held). No network draws it: grain has no phase to predict, and a pixel
     or pair loss teaches a network to leave it out. Computed in float32; ``scale`` as for
@@ -373,7 +375,7 @@ class LiteGenerator(StyleGenerator):
     draws lines or only smooths), ``detail`` (how much of the spatial residual the output
     adds: 1 in training; a style learned unpaired from a small set is saved with 0, and its
     forward pass then skips the convolutions), ``screen`` (the frequencies of a texture locked
-    to the frame, measured by ``screens.fit_screen``, as fy, fx, fy, fx, ...; None: no such
+    to the frame, measured by ``look.screen.fit_screen``, as fy, fx, fy, fx, ...; None: no such
     stage), ``grain`` (a stage of grain fixed to the frame, its spread measured from the sets),
     ``smoothing`` (whether the structure stage smooths; False once pruning found it changed
     nothing)."""
@@ -488,7 +490,7 @@ class LiteGenerator(StyleGenerator):
         vector's distance to the set's rose from 1.28 to 1.42-1.52 on a halftone look whose
         true outputs score 1.26; docs/benchmarks.md), while the rest learns around it. Then
         the grain: the spread that brings the noise floor of what the generator makes of
-        ``content_images`` (screen included) to the style images' (``screens.fit_grain``)."""
+        ``content_images`` (screen included) to the style images' (``look.grain.fit_grain``)."""
         if self.screen is None and self.grain is None:
             return False
         if self.screen is not None:
@@ -502,7 +504,7 @@ class LiteGenerator(StyleGenerator):
         return True
 
     def start_colour(self, transfer: Any, smooth: float = 0.0) -> bool:
-        from ..colortransfer import idt_table
+        from ..look.transport import idt_table
 
         table = idt_table(transfer, self.lut.lut.shape[-1], smooth=smooth)
         self.lut.start_from(table.to(self.lut.lut.device))

@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import luminance
-from ..colortransfer import apply_curve
+from ..look.transport import apply_curve
 from ..losses import patch_swd
 from .registry import create
 

@@ -14,18 +14,12 @@ import torch
 from PIL import Image
 
 from .. import nets
-from ..colortransfer import (
-    COLOUR_SMOOTH,
-    ColourTable,
-    apply_vignette,
-    fit_colour_transport,
-    fit_vignette,
-    idt_table,
-    shrunk,
-)
-from ..data import ImageBank
+from ..data import ImageBank, evenly
 from ..io import tensor_to_pil
-from ..screens import evenly, fit_screen
+from ..look.balance import shrunk
+from ..look.screen import fit_screen
+from ..look.transport import COLOUR_SMOOTH, ColourTable, fit_colour_transport, idt_table
+from ..look.vignette import apply_vignette, fit_vignette
 
 SIDE = 384  # the long side the preview and its measurements work at
 IMAGES = 8  # of each set, evenly spaced

@@ -12,8 +12,8 @@ from typing import Any, Self
 
 from .. import nets
 from ..augment import parse_policy
-from ..colortransfer import TEACHERS
 from ..errors import BrushworkError
+from ..look.teacher import TEACHERS
 from ..losses import LOSSES, PIXEL_LOSSES
 from ..schema import check_like
 
@@ -85,28 +85,27 @@ class StyleRecipe(RecipeBase):
     lambda_lut_tv: float = 0.0  # smoothness of the colour LUT's change (lite's "lut_tv" regularizer)
     # lite: where the colour LUT starts learning: "identity"; "idt", the set-level iterative
     # distribution transfer from the content photos' colours to the style images'; "transport",
-    # the MKL linear map then 10 IDT rotations, smoothed (colortransfer.fit_colour_transport)
+    # the MKL linear map then 10 IDT rotations, smoothed (look.transport.fit_colour_transport)
     colour_start: str = "identity"
     # without before/after pairs, the teacher of pseudo-pairs learned from with lambda_pair
-    # like real pairs: "structure" (colortransfer.StructureTeacher with its safe mix: the
+    # like real pairs: "structure" (look.teacher.StructureTeacher with its safe mix: the
     # balanced colour transport, mixed with the style's colour per local structure by how much
     # more structure explains the style's blurred colours than the photos'), "lines" (the
-    # same teacher with the plain mix: best on line art, far worse on textured looks),
-    # "features" (colortransfer.FeatureTransfer: one transport of colour and local structure
-    # together); "" trains unpaired losses alone (docs/benchmarks.md)
+    # same teacher with the plain mix: best on line art, far worse on textured looks); ""
+    # trains unpaired losses alone (docs/benchmarks.md)
     teacher: str = ""
     # without pairs: fit the style set's vignette (brightness falling off towards the
-    # frame's edges, beyond the photos' own: colortransfer.fit_vignette) against the colour
+    # frame's edges, beyond the photos' own: look.vignette.fit_vignette) against the colour
     # transport of the content photos, learn the look from the style images with it divided
     # out, and save it with the style, which applies it over the whole frame at any size
     vignette: bool = False
     # lite: a texture locked to the frame (halftone dots, hatching): the sets' excess spatial
-    # frequencies are measured (screens.fit_screen), the generator's screen stage is fitted
+    # frequencies are measured (look.screen.fit_screen), the generator's screen stage is fitted
     # to the style images' texture at them, and the other losses learn around it
     screen: bool = False
     # lite: grain fixed to the frame, of the spread by which the style images' noise floor
     # (the finest luminance noise in their flattest parts) exceeds the generator's outputs'
-    # at its colour start (screens.fit_grain); 0 on looks without grain
+    # at its colour start (look.grain.fit_grain); 0 on looks without grain
     grain: bool = False
     # start from the generator family's pretrained prior (painter: Magenta's transfer network
     # conditioned on the mean style vector of the style images)

@@ -21,19 +21,13 @@ from torch import nn
 
 from .. import nets
 from ..augment import diff_augment, parse_policy
-from ..colortransfer import (
-    COLOUR_SMOOTH,
-    TEACHERS,
-    apply_vignette,
-    fit_colour_transport,
-    fit_idt,
-    fit_look_vignette,
-)
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
 from ..ema import EMA
 from ..errors import BrushworkError, warn
 from ..io import tensor_to_pil
+from ..look.fit import fit_look
+from ..look.transport import COLOUR_SMOOTH, fit_idt
 from ..losses import (
     PIXEL_LOSSES,
     PatchSampleMLP,
@@ -45,7 +39,6 @@ from ..losses import (
     patch_swd,
     r1_penalty,
 )
-from ..screens import fit_screen
 from ..stylefile import save_style
 from .distributed import Dist, from_env
 from .loop import (
@@ -339,7 +332,7 @@ def train_style_run(
     ``KeyboardInterrupt`` from it stops training with a checkpoint, as Ctrl-C does.
     ``probe(step, ema_generator)`` is called every ``probe_every`` steps (benchmarks score
     held-out images with it); its time is left out of a time budget. ``choice``: how the
-    generator family was chosen (``training.choose``), kept in the training summary.
+    generator family was chosen (``look.choose``), kept in the training summary.
     """
     r = recipe
     r.validate()
@@ -353,31 +346,26 @@ def train_style_run(
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
     dd.barrier()
 
-    vignette = (0.0, 0.0)
-    if r.vignette and pairs is None:
-        # the look's vignette, measured against the content photos' colour transport (whose
-        # own fall-off is the photos'); the networks learn the look with it divided out of
-        # the style images, and the saved style applies it over the whole frame
-        vignette = fit_look_vignette(content.tensors, style.tensors, seed=seed)
-        if vignette != (0.0, 0.0):
-            style = ImageBank.from_tensors([apply_vignette(t, vignette, inverse=True) for t in style.tensors])
+    # the look, measured from the sets once (``look.fit``): the vignette (the networks learn
+    # from the style images with it divided out, and the saved style applies it over the whole
+    # frame), a screen's frequencies (the generator's screen stage learns what to draw with
+    # them), the colour start and, without pairs, the teacher's pseudo-pairs (deterministic,
+    # so a resumed run rebuilds the same)
+    look = fit_look(
+        content.tensors, style.tensors, seed, vignette=r.vignette and pairs is None, screen=r.screen,
+        transport=r.colour_start == "transport", teacher=r.teacher if pairs is None else "",
+    )  # fmt: skip
+    vignette = look.vignette
+    if look.style is not style.tensors:
+        style = ImageBank.from_tensors(look.style)
     g_kwargs = dict(r.generator_kwargs)
     if r.screen:
-        # the frequencies of a texture fixed to the frame (halftone, hatching), measured
-        # from the sets; the generator's screen stage learns what to draw with them
-        # (none on images too small to measure)
-        g_kwargs["screen"] = [f for pair in fit_screen(content.tensors, style.tensors) for f in pair] or None
+        g_kwargs["screen"] = look.screen
     if r.grain:  # grain: its spread is measured once the generator has its colour start
         g_kwargs["grain"] = True
-    if pairs is None and r.teacher:
-        # pseudo-pairs: each content photo with its set-level transfer of colour and local
-        # structure onto the style images (deterministic, so a resumed run rebuilds them)
-        teacher = TEACHERS[r.teacher](content.tensors, style.tensors, seed=seed)
-        targets = [teacher(t[None])[0] for t in content.tensors]
-        pairs = PairedBank(content, ImageBank.from_tensors(targets), [f"content{i}" for i in range(len(targets))])
-        pseudo_pairs = True
-    else:
-        pseudo_pairs = False
+    pseudo_pairs = look.targets is not None
+    if look.targets is not None:
+        pairs = PairedBank(content, ImageBank.from_tensors(look.targets), [f"content{i}" for i in range(len(content))])
 
     # ---- networks, optimizers, EMA (all built up front) --------------------------------
     gen = seed_everything(seed)
@@ -399,8 +387,8 @@ def train_style_run(
         # the colour stage starts at the set-level colour transfer (deterministic, so a
         # resumed run rebuilds the same start for the smoothness prior)
         g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
-    elif r.colour_start == "transport":  # MKL + 10 IDT rotations, smoothed (colortransfer.py)
-        g.start_colour(fit_colour_transport(content.tensors, style.tensors, seed=seed), smooth=COLOUR_SMOOTH)
+    elif look.transport is not None:  # MKL + 10 IDT rotations, smoothed (look/transport.py)
+        g.start_colour(look.transport, smooth=COLOUR_SMOOTH)
     if r.screen or r.grain:  # fitted to the texture the style images show, then held
         g.start_texture(style.tensors, seed=seed, content_images=content.tensors)
     nets_: dict[str, nn.Module] = {"G": g, "D": d}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from brushwork import nets
-from brushwork.colortransfer import fit_idt, idt_table
+from brushwork.look.transport import fit_idt, idt_table
 
 
 def _photos(n: int, seed: int) -> list[torch.Tensor]:
@@ -57,7 +57,7 @@ def test_idt_table_matches_the_transfer_and_starts_the_lut() -> None:
 def test_colour_transport_recovers_a_grade_and_fills_the_lut() -> None:
     """MKL + IDT, smoothed (the colour stage's start): recovers the grade from unpaired sets
     at least as well as IDT alone, and a lite LUT started from it applies the same map."""
-    from brushwork.colortransfer import COLOUR_SMOOTH, ColourTable, fit_colour_transport, fit_mkl
+    from brushwork.look.transport import COLOUR_SMOOTH, ColourTable, fit_colour_transport, fit_mkl
 
     content, others, held = _photos(8, 1), _photos(8, 2), _photos(4, 3)
     style = [_grade(t) for t in others]
@@ -92,8 +92,9 @@ def test_balancing_removes_the_subject_mix_from_the_transport() -> None:
     other's); weighting the content pixels by the style set's density of their covariates
     (row, brightness rank, texture, region brightness) brings the map much closer to doing
     nothing. The quality benchmark's split: every 4th photo held out, the rest alternating."""
-    from brushwork.colortransfer import ColourTable, balance_weights
     from brushwork.io import list_images, load_image, pil_to_tensor
+    from brushwork.look.balance import balance_weights
+    from brushwork.look.transport import ColourTable
 
     photos = [pil_to_tensor(load_image(p)) for p in list_images(SHARED_PHOTOS)]
     held = [t for i, t in enumerate(photos) if i % 4 == 3]
@@ -118,7 +119,7 @@ def _sketch(t: torch.Tensor) -> torch.Tensor:
     """A pencil drawing on cream paper: dark wherever the photo's luminance falls below its
     own surroundings (a colour dodge), whatever the photo's colours."""
     from brushwork.color import luminance
-    from brushwork.colortransfer import _gauss
+    from brushwork.look.teacher import _gauss
 
     lum = (luminance(t[None]) + 1) / 2
     dodge = (lum / _gauss(lum, 3.0).clamp_min(1e-3)).clamp(0, 1) ** 3
@@ -145,7 +146,8 @@ def test_structure_teacher_draws_where_the_style_draws_and_only_there() -> None:
     and lands far nearer the truth than the colour transport; on a colour grade structure
     explains no more of the style's colours than of the photos', and the teacher is the
     colour transport itself."""
-    from brushwork.colortransfer import ColourTable, fit_structure_teacher
+    from brushwork.look.teacher import fit_structure_teacher
+    from brushwork.look.transport import ColourTable
 
     content, others, held = _quarter_photos()
     for look, drawn in ((_sketch, True), (_grade, False)):
@@ -185,7 +187,8 @@ def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour
     drawing it still lands well nearer the truth than the colour transport, while on a
     halftone print, whose dot screen the plain mix counts as drawing (alpha 0.8), its mix is
     0 and it is the colour transport (scored after the 2-px blur, as the benchmark scores)."""
-    from brushwork.colortransfer import TEACHERS, ColourTable, _gauss, fit_structure_teacher
+    from brushwork.look.teacher import TEACHERS, _gauss, fit_structure_teacher
+    from brushwork.look.transport import ColourTable
 
     content, others, held = _quarter_photos()
     for look, drawn in ((_sketch, True), (_halftone, False)):
@@ -213,7 +216,8 @@ def test_a_vignette_is_measured_from_the_sets_and_only_when_there() -> None:
     against the content photos' colour transport: a look's vignette is found near its
     strength (the grade's tone curve is not read as one), a look without one, or whose edges
     are brighter, gets none; applied to a tile at its place it is the whole frame's."""
-    from brushwork.colortransfer import ColourTable, apply_vignette, fit_vignette
+    from brushwork.look.transport import ColourTable
+    from brushwork.look.vignette import apply_vignette, fit_vignette
 
     a, b, _ = _quarter_photos()
 

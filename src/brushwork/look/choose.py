@@ -10,7 +10,7 @@ the lines that lite's teacher leaves pale: as good in blurred PSNR and half the 
 on fresh random drawings (docs/benchmarks.md, "Choosing the generator").
 
 The measure is the structure teacher's: how much more of the style images' colour variance
-their local structure explains than of the photos' (``colortransfer.structure_alpha``). It is
+their local structure explains than of the photos' (``look.teacher.structure_alpha``). It is
 read on the style images as training sees them, with their vignette divided out (a fall-off
 over the frame is colour that no local structure explains) and their screen taken out
 (halftone dots and hatching are structure whose colour the style's own features predict, but
@@ -40,8 +40,12 @@ from typing import Any
 
 import torch
 
-from ..colortransfer import ColourTable, apply_vignette, fit_look_vignette, structure_alpha
-from ..screens import GRAIN_IMAGES, evenly, fit_grain, fit_screen, grain_field, noise_floor, notch_screen
+from ..data import evenly
+from .grain import GRAIN_IMAGES, fit_grain, grain_field, noise_floor
+from .screen import fit_screen, notch_screen
+from .teacher import structure_alpha
+from .transport import ColourTable
+from .vignette import apply_vignette, fit_look_vignette
 
 DRAWN = 0.5  # structure explains more than half of the style's colour: a drawn look
 BLUR = 1.5  # px: the sets are read at the scale of the picture, not of a pixel's texture
@@ -52,13 +56,13 @@ STROKE_SCALE = 4  # px: strokes are read 4 times coarser than a pixel (grain is 
 
 def descreened(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
     """The style images ([3, H, W] in [-1, 1]) with the screen lite would fit to them
-    (``screens.fit_screen``) notched out of their spectra (``screens.notch_screen``);
+    (``look.screen.fit_screen``) notched out of their spectra (``look.screen.notch_screen``);
     unchanged when the images are too small to measure one."""
     return notch_screen(style, fit_screen(content, style))
 
 
 def devignetted(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
-    """The style images with the vignette that training fits (``colortransfer.fit_vignette``,
+    """The style images with the vignette that training fits (``look.vignette.fit_vignette``,
     against the content photos' colour transport) divided out; unchanged when there is none."""
     vignette = fit_look_vignette(content, style, seed)
     if vignette == (0.0, 0.0):
@@ -79,7 +83,7 @@ def stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: 
     """How much more texture the flattest parts of the style images carry than those of lite's
     start (the colour transport, plus the grain lite fits, applied to the photos), read
     ``STROKE_SCALE`` times coarser than a pixel: the ratio of the two sets' robust noise floors
-    (``screens.noise_floor``: a block's median absolute high pass, so a step between flat
+    (``look.grain.noise_floor``: a block's median absolute high pass, so a step between flat
     colours that crosses a block does not count, texture that covers it does). About 1 for a
     grade or grain, below 1 for flat colour or a smoothed look, over 2 for brush strokes,
     which cover even a painting's sky. Read on the sets as ``cleaned`` gives them."""

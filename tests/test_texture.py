@@ -11,8 +11,9 @@ from conftest import blocks
 
 from brushwork import nets
 from brushwork.errors import BrushworkError
+from brushwork.look.grain import fit_grain, grain_field, noise_floor
+from brushwork.look.screen import fit_screen, position_features
 from brushwork.schema import validate_meta
-from brushwork.screens import fit_grain, fit_screen, grain_field, noise_floor, position_features
 
 
 def _smooth_images(n: int, seed: int, size: int = 256) -> list[torch.Tensor]:
