@@ -177,7 +177,7 @@ def test_tone_stage_carries_a_grade_to_colours_training_never_showed() -> None:
     # the design point of lite's global tone stage: fitted on reds and greys only, a
     # desaturating grade still reaches a blue the training pixels never visit; the LUT
     # alone leaves that blue where it was
-    from brushwork.nets.lite import ColorLUT, GlobalTone
+    from brushwork.nets.lite_stages import ColorLUT, GlobalTone
 
     torch.manual_seed(0)
     seen = torch.rand(1, 3, 16, 16) * 0.6 - 0.3
@@ -195,7 +195,7 @@ def test_tone_stage_carries_a_grade_to_colours_training_never_showed() -> None:
 
 
 def test_tone_table_lookup_equals_the_hinge_definition() -> None:
-    from brushwork.nets.lite import GlobalTone
+    from brushwork.nets.lite_stages import GlobalTone
 
     torch.manual_seed(0)
     t = GlobalTone()

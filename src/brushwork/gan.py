@@ -27,7 +27,7 @@ from .io import (
 )
 from .library import check_name, home, runs_dir
 from .metrics import nearest_distances, swd_distance
-from .stylefile import is_style_dir, load_style, read_meta
+from .stylefile import is_style_dir, load_model, read_meta
 from .training.distributed import rank
 from .training.gan import default_gan_recipe, sample_noise, train_gan_run
 from .training.loop import OPTIONS, Budget
@@ -87,7 +87,7 @@ def train_gan(
 
 def generate(name_or_path: PathLike, n: int, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
     """n images [n, 3, S, S] in [-1, 1] from a trained model (deterministic for a seed)."""
-    g, meta = load_style(resolve_gan(name_or_path))
+    g, meta = load_model(resolve_gan(name_or_path))
     z = sample_noise(n, int(meta["generator"]["kwargs"]["z_dim"]), seed, truncation)
     out = []
     with torch.no_grad():
@@ -103,7 +103,7 @@ def sample(name_or_path: PathLike, n: int, out_dir: PathLike, seed: int = 0, tru
     out = Path(out_dir)
     written: list[Path] = []
     if interpolate:
-        g, meta = load_style(resolve_gan(name_or_path))
+        g, meta = load_model(resolve_gan(name_or_path))
         zd = int(meta["generator"]["kwargs"]["z_dim"])
         keys = sample_noise(max(2, n), zd, seed, truncation)
         frames = []

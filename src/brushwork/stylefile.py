@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from . import nets
 from .errors import BrushworkError, StyleNotFoundError
@@ -91,7 +92,16 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_style(path: str | os.PathLike[str]) -> tuple[nets.StyleGenerator, dict[str, Any]]:
-    """Rebuild the generator from a style folder -> (module in eval mode, metadata).
+    """Rebuild a style's generator from its folder -> (``nets.StyleGenerator`` in eval mode,
+    metadata); a folder holding another kind of network (a GAN's) is an error."""
+    net, meta = load_model(path)
+    if not isinstance(net, nets.StyleGenerator):
+        raise BrushworkError(f"{Path(path) / STYLE_JSON}: not a style (a {type(net).__name__} network)")
+    return net, meta
+
+
+def load_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network of a style or GAN folder -> (module in eval mode, metadata).
 
     Nothing is allocated before the JSON is validated and the weights' header is bounded."""
     p = Path(path)
@@ -103,7 +113,11 @@ def load_style(path: str | os.PathLike[str]) -> tuple[nets.StyleGenerator, dict[
         raise BrushworkError(f"{p / WEIGHTS}: weights do not load ({exc})") from exc
     try:
         kwargs = nets.upgrade_kwargs(spec.kind, spec.name, dict(spec.kwargs), set(state))
-        net = nets.create_generator(spec.name, **kwargs)
+        net = (
+            nets.create_generator(spec.name, **kwargs)
+            if spec.kind == "generator"
+            else nets.create(spec.kind, spec.name, **kwargs)
+        )
     except (TypeError, ValueError) as exc:
         raise BrushworkError(f"{p / STYLE_JSON}: cannot build generator ({exc})") from exc
     try:

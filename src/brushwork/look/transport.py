@@ -167,7 +167,7 @@ _FINE = 33  # tables are smoothed at this resolution, then sampled at the LUT's
 
 def idt_table(transfer: DistributionTransfer, size: int, smooth: float = 0.0) -> torch.Tensor:
     """The transfer evaluated on a size^3 grid: a [1, 3, S, S, S] table in the layout of
-    ``nets.lite.ColorLUT`` (channel c at input colour (r, g, b) stored at [0, c, b, g, r]).
+    ``nets.lite_stages.ColorLUT`` (channel c at input colour (r, g, b) stored at [0, c, b, g, r]).
     ``smooth`` > 0 blurs the map in colour space first (a Gaussian of that sigma, in colour
     units), evaluated on a 33^3 grid and sampled at ``size``."""
     return tabulate(transfer.map_pixels, size, smooth)

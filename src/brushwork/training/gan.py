@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from .. import nets
-from ..augment import diff_augment, parse_policy
 from ..data import ImageBank, relative_crops
 from ..device import autocast, resolve_device, resolve_precision
+from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError
 from ..io import tensor_to_pil
@@ -141,7 +141,7 @@ def train_gan_run(
     def aug(x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, policy, pad="zeros") if policy else x
 
-    def dd(x: torch.Tensor) -> list[torch.Tensor]:
+    def d_outputs(x: torch.Tensor) -> list[torch.Tensor]:
         return [d(aug(x))]  # the shared losses take a list of outputs
 
     nets_ = {"G": g, "D": d}
@@ -165,14 +165,14 @@ def train_gan_run(
         # ---- discriminator ---------------------------------------------------------------
         with autocast(dev, dtype):
             fake = g(z)
-            loss_d = d_loss(r.loss, dd(real), dd(fake.detach().float()))
+            loss_d = d_loss(r.loss, d_outputs(real), d_outputs(fake.detach().float()))
             stats = {"d": loss_d.item()}
             if r.loss == "wgan-gp":
-                gp = gradient_penalty(dd, real, fake.detach().float())
+                gp = gradient_penalty(d_outputs, real, fake.detach().float())
                 loss_d = loss_d + r.lambda_gp * gp
                 stats["gp"] = gp.item()
             if r.lambda_r1 > 0 and budget.step % r.r1_every == 0:
-                r1 = r1_penalty(dd, real)
+                r1 = r1_penalty(d_outputs, real)
                 loss_d = loss_d + r.lambda_r1 * r.r1_every * r1
                 stats["r1"] = r1.item()
         opt_d.zero_grad(set_to_none=True)
@@ -182,7 +182,7 @@ def train_gan_run(
         # ---- generator ---------------------------------------------------------------------
         d.requires_grad_(False)
         with autocast(dev, dtype):
-            loss_g = g_loss(r.loss, dd(fake))
+            loss_g = g_loss(r.loss, d_outputs(fake))
         d.requires_grad_(True)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from .. import nets
-from ..augment import parse_policy
+from ..diffaugment import parse_policy
 from ..errors import BrushworkError
 from ..look.teacher import TEACHERS
 from ..losses import LOSSES, PIXEL_LOSSES

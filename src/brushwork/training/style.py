@@ -20,9 +20,9 @@ from PIL import Image
 from torch import nn
 
 from .. import nets
-from ..augment import diff_augment, parse_policy
 from ..data import ImageBank, PairedBank, paired_crops, random_crops
 from ..device import autocast, resolve_device, resolve_precision
+from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError, warn
 from ..io import tensor_to_pil
@@ -339,12 +339,12 @@ def train_style_run(
     if budget.minutes is not None and r.max_steps > 0:
         budget.max_steps = r.max_steps  # a time budget ends at the recipe's step cap, if sooner
     dev = resolve_device(device)
-    dd = from_env(dev)  # a torchrun rank, or rank 0 of 1
-    dev = dd.device(dev)
+    dist = from_env(dev)  # a torchrun rank, or rank 0 of 1
+    dev = dist.device(dev)
     dtype = resolve_precision(r.precision, dev)
-    if dd.main:
+    if dist.main:
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
-    dd.barrier()
+    dist.barrier()
 
     # the look, measured from the sets once (``look.fit``): the vignette (the networks learn
     # from the style images with it divided out, and the saved style applies it over the whole
@@ -432,7 +432,7 @@ def train_style_run(
             warn(f"{run_dir}: no checkpoint yet; starting the run from the beginning")
         resume = False
     if resume:
-        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, dd)
+        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, dist)
         pools["A"].load(extra.get("pool_A", torch.zeros(0)), dev)
         pools["B"].load(extra.get("pool_B", torch.zeros(0)), dev)
     elif (run_dir / "checkpoint.safetensors").exists():
@@ -452,17 +452,17 @@ def train_style_run(
         save_checkpoint(run_dir, state)
 
     state = StepState(
-        r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dd
+        r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dist
     )
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
         # the recipe's batches are per rank (DistributedDataParallel's convention): every rank
         # draws the global batch (batch x ranks) from the shared stream and keeps its slice
-        real_a = dd.shard(random_crops(content, r.batch * dd.world, r.size, r.crop_scale, gen))
-        real_b = dd.shard(random_crops(style, r.style_batch * dd.world, r.size, r.crop_scale, gen))
+        real_a = dist.shard(random_crops(content, r.batch * dist.world, r.size, r.crop_scale, gen))
+        real_b = dist.shard(random_crops(style, r.style_batch * dist.world, r.size, r.crop_scale, gen))
         real_a, real_b = real_a.to(dev, memory_format=CL), real_b.to(dev, memory_format=CL)
-        return dd.average_stats(method_step(state, real_a, real_b))
+        return dist.average_stats(method_step(state, real_a, real_b))
 
     def sample(at: int) -> None:
         save_grid(
@@ -470,14 +470,14 @@ def train_style_run(
         )
 
     last, step_times = run_loop(
-        budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet) if dd.main else None, step,
+        budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet) if dist.main else None, step,
         optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
         probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)), probe_every=probe_every,
-        dist=dd,
+        dist=dist,
     )  # fmt: skip
-    if not dd.main:  # rank 0 writes the style; the others wait for it
-        dd.close()
+    if not dist.main:  # rank 0 writes the style; the others wait for it
+        dist.close()
         return style_dir
 
     g_final = ema.model.float().cpu().eval()
@@ -493,7 +493,7 @@ def train_style_run(
         "vignette": [round(v, 5) for v in vignette],
         "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
         "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
-        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dd.world,
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dist.world,
         "recipe": r.to_json(), "sources": sources or {}, "generator_choice": choice or {},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
     }  # fmt: skip
@@ -517,5 +517,5 @@ def train_style_run(
         g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, seed)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
-    dd.close()
+    dist.close()
     return style_dir

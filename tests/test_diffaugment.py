@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from brushwork.augment import diff_augment, parse_policy
+from brushwork.diffaugment import diff_augment, parse_policy
 
 
 def test_all_ops_keep_shape_and_pass_gradients() -> None:
