@@ -78,3 +78,25 @@ def gradient_penalty(d: Callable[[torch.Tensor], Outputs], real: torch.Tensor, f
     a = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     x = (a * real.detach() + (1 - a) * fake.detach()).requires_grad_(True)
     return ((_input_grad_sq(d, x) + 1e-12).sqrt() - 1).pow(2).mean()
+
+
+def discriminator_objective(
+    name: str, d: Callable[[torch.Tensor], Outputs], real: torch.Tensor, fake: torch.Tensor,
+    lambda_gp: float = 10.0, lambda_r1: float = 0.0, r1_scale: float = 1.0,
+) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+    """The discriminator's loss ``name`` on ``real`` and (detached) ``fake`` images, with the
+    gradient penalty for wgan-gp and, where ``lambda_r1`` > 0, R1 on the real images weighted
+    by ``lambda_r1 * r1_scale`` (lazy R1 passes its interval as the scale); shared by style and
+    GAN training. -> (loss, its parts for the log)."""
+    loss = d_loss(name, d(real), d(fake))
+    stats = {"d": loss.item()}
+    if name == "wgan-gp":
+        n = min(real.shape[0], fake.shape[0])
+        gp = gradient_penalty(d, real[:n], fake[:n])
+        loss = loss + lambda_gp * gp
+        stats["gp"] = gp.item()
+    if lambda_r1 > 0:
+        r1 = r1_penalty(d, real)
+        loss = loss + lambda_r1 * r1_scale * r1
+        stats["r1"] = r1.item()
+    return loss, stats

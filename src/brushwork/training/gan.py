@@ -6,7 +6,6 @@ progress and stats, sample grids, checkpoints with exact resume, EMA) and its lo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError
 from ..io import tensor_to_pil
-from ..losses import LOSSES, d_loss, g_loss, gradient_penalty, r1_penalty
+from ..losses import LOSSES, discriminator_objective, g_loss
 from ..stylefile import save_style
 from .distributed import from_env
 from .loop import (
@@ -31,9 +30,11 @@ from .loop import (
     prepare_run,
     restore_checkpoint,
     run_loop,
+    run_summary,
     save_checkpoint,
     save_grid,
     seed_everything,
+    start_or_resume,
 )  # fmt: skip
 from .recipe import RecipeBase
 
@@ -146,12 +147,9 @@ def train_gan_run(
 
     nets_ = {"G": g, "D": d}
     optims = {"G": opt_g, "D": opt_d}
+    resume = start_or_resume(run_dir, resume, quiet)
     if resume:
         restore_checkpoint(run_dir, nets_, optims, {"G": ema}, budget, gen, ranks)
-    elif (run_dir / "checkpoint.safetensors").exists():
-        raise BrushworkError(
-            f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
-        )
 
     def save() -> None:
         save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
@@ -165,16 +163,10 @@ def train_gan_run(
         # ---- discriminator ---------------------------------------------------------------
         with autocast(dev, dtype):
             fake = g(z)
-            loss_d = d_loss(r.loss, d_outputs(real), d_outputs(fake.detach().float()))
-            stats = {"d": loss_d.item()}
-            if r.loss == "wgan-gp":
-                gp = gradient_penalty(d_outputs, real, fake.detach().float())
-                loss_d = loss_d + r.lambda_gp * gp
-                stats["gp"] = gp.item()
-            if r.lambda_r1 > 0 and budget.step % r.r1_every == 0:
-                r1 = r1_penalty(d_outputs, real)
-                loss_d = loss_d + r.lambda_r1 * r.r1_every * r1
-                stats["r1"] = r1.item()
+            lazy_r1 = r.lambda_r1 if budget.step % r.r1_every == 0 else 0.0  # R1 every r1_every steps
+            loss_d, stats = discriminator_objective(
+                r.loss, d_outputs, real, fake.detach().float(), r.lambda_gp, lazy_r1, r.r1_every
+            )
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         ranks.average_grads([d])
@@ -210,14 +202,8 @@ def train_gan_run(
     with torch.no_grad():
         s = g_final(fixed_z.cpu())
     preview = tensor_to_pil(torch.cat([torch.cat(list(s[i : i + 8]), dim=1) for i in range(0, 32, 8)], dim=2))
-    summary = {
-        "task": "gan", "arch": r.arch, "loss": r.loss, "size": r.size, "steps": budget.step,
-        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "images": len(images),
-        "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
-        "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
-        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": ranks.world, "recipe": r.to_json(),
-        "sources": sources or {},
-    }  # fmt: skip
+    summary = run_summary(budget, seed, last, step_times, dev, dtype, ranks.world, r.to_json(), sources)
+    summary.update({"task": "gan", "arch": r.arch, "loss": r.loss, "size": r.size, "images": len(images)})
     save_style(model_dir, r.arch, g_kw, g_final.state_dict(), summary, preview, replace=resume, kind="noise_generator")
     ranks.close()
     return model_dir

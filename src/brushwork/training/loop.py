@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ..checkpoint import load_state, save_state
 from ..ema import EMA
-from ..errors import BrushworkError
+from ..errors import BrushworkError, warn
 from ..io import save_image_atomic, tensor_to_pil, write_text_atomic
 from .distributed import Dist
 
@@ -242,6 +242,37 @@ def prepare_run(
     (run_dir / "samples").mkdir(exist_ok=True)
     options = {"recipe": recipe, "seed": seed, "budget": {"steps": budget.steps, "minutes": budget.minutes}}
     write_json(run_dir / OPTIONS, {**options, "sources": sources or {}})
+
+
+def start_or_resume(run_dir: Path, resume: bool, quiet: bool = False) -> bool:
+    """Whether to restore the run's checkpoint: with ``resume``, if there is one (a run stopped
+    or killed before its first checkpoint learned nothing yet, so it starts again from step 0,
+    exactly as it would have gone); without, a run folder that holds one is an error (nothing
+    of the user's is overwritten)."""
+    exists = (run_dir / CHECKPOINT).exists()
+    if resume and not exists:
+        if not quiet:
+            warn(f"{run_dir}: no checkpoint yet; starting the run from the beginning")
+        return False
+    if exists and not resume:
+        raise BrushworkError(
+            f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
+        )
+    return resume
+
+
+def run_summary(
+    budget: Budget, seed: int, last: dict[str, float], step_times: list[float], dev: torch.device,
+    dtype: torch.dtype, ranks: int, recipe: dict[str, Any], sources: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """What every training run's saved model records about how it was trained."""
+    return {
+        "steps": budget.step, "minutes": round(budget.elapsed / 60, 2), "seed": seed,
+        "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
+        "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
+        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": ranks,
+        "recipe": recipe, "sources": sources or {},
+    }  # fmt: skip
 
 
 def finite_or_raise(stats: dict[str, float], step: int) -> None:

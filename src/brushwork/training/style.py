@@ -6,13 +6,12 @@ checkpoint } -> save the EMA generator as a style folder.
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -26,18 +25,16 @@ from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError, warn
 from ..io import tensor_to_pil
-from ..look.fit import fit_look
+from ..look.fit import LookFit, fit_look
 from ..look.transport import COLOUR_SMOOTH, fit_idt
 from ..losses import (
     PIXEL_LOSSES,
     PatchSampleMLP,
-    d_loss,
+    discriminator_objective,
     edge_statistics_loss,
     g_loss,
-    gradient_penalty,
     patch_nce_loss,
     patch_swd,
-    r1_penalty,
 )
 from ..stylefile import save_style
 from .distributed import Dist, from_env
@@ -48,9 +45,11 @@ from .loop import (
     prepare_run,
     restore_checkpoint,
     run_loop,
+    run_summary,
     save_checkpoint,
     save_grid,
     seed_everything,
+    start_or_resume,
 )  # fmt: skip
 from .prune import prune_for_save
 from .recipe import StyleRecipe
@@ -99,19 +98,8 @@ def _discriminator(r: StyleRecipe) -> nn.Module:
 def _d_total(
     r: StyleRecipe, d: nn.Module, aug: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Discriminator objective (+ R1 / gradient penalty). fake must be detached."""
-    loss = d_loss(r.loss, d(aug(real)), d(aug(fake)))
-    stats = {"d": loss.item()}
-    if r.loss == "wgan-gp":
-        n = min(real.shape[0], fake.shape[0])
-        gp = gradient_penalty(lambda x: d(aug(x)), real[:n], fake[:n])
-        loss = loss + r.lambda_gp * gp
-        stats["gp"] = gp.item()
-    if r.lambda_r1 > 0:
-        r1 = r1_penalty(lambda x: d(aug(x)), real)
-        loss = loss + r.lambda_r1 * r1
-        stats["r1"] = r1.item()
-    return loss, stats
+    """Discriminator objective (+ R1 / gradient penalty) on augmented images. fake must be detached."""
+    return discriminator_objective(r.loss, lambda x: d(aug(x)), real, fake, r.lambda_gp, r.lambda_r1)
 
 
 def _nce(g: nn.Module, mlp: PatchSampleMLP, src: torch.Tensor, out: torch.Tensor, num_patches: int) -> torch.Tensor:
@@ -318,6 +306,96 @@ def _preview(g: nn.Module, images: list[torch.Tensor], device: torch.device) -> 
     return tensor_to_pil(torch.cat([c[:, :h] for c in cols], dim=2))
 
 
+@dataclass
+class _Measured:
+    """What the run learns from, after the look is measured (``look.fit``)."""
+
+    style: ImageBank  # the style images, vignette divided out
+    pairs: PairedBank | None  # real before/after pairs, or the teacher's pseudo-pairs
+    pseudo_pairs: bool
+    g_kwargs: dict[str, Any]  # the generator's arguments, the measured screen and grain among them
+    look: LookFit
+
+
+def _measure(r: StyleRecipe, content: ImageBank, style: ImageBank, pairs: PairedBank | None, seed: int) -> _Measured:
+    """The look, measured from the sets once: the vignette (the networks learn from the style
+    images with it divided out, the saved style applies it over the whole frame), a screen's
+    frequencies (the generator's screen stage learns what to draw with them), the colour start
+    and, without pairs, the teacher's pseudo-pairs (deterministic: a resumed run rebuilds them)."""
+    look = fit_look(
+        content.tensors, style.tensors, seed, vignette=r.vignette and pairs is None, screen=r.screen,
+        transport=r.colour_start == "transport", teacher=r.teacher if pairs is None else "",
+    )  # fmt: skip
+    if look.style is not style.tensors:
+        style = ImageBank.from_tensors(look.style)
+    g_kwargs = dict(r.generator_kwargs)
+    if r.screen:
+        g_kwargs["screen"] = look.screen
+    if r.grain:  # grain: its spread is measured once the generator has its colour start
+        g_kwargs["grain"] = True
+    if look.targets is not None:
+        pairs = PairedBank(content, ImageBank.from_tensors(look.targets), [f"content{i}" for i in range(len(content))])
+    return _Measured(style, pairs, look.targets is not None, g_kwargs, look)
+
+
+def _networks(
+    r: StyleRecipe, m: _Measured, content: ImageBank, dev: torch.device, seed: int
+) -> tuple[dict[str, nn.Module], dict[str, Any]]:  # fmt: skip
+    """The networks by role (G, D; MLP for CUT; G_B, D_B for CycleGAN), the generator started
+    where the look says (prior, colour start, texture), and the style-vector targets."""
+    style = m.style
+    g = nets.channels_last(nets.create_generator(r.generator, **m.g_kwargs).to(dev))
+    d = nets.channels_last(_discriminator(r).to(dev))
+    targets: dict[str, Any] = {"style_target": None, "style_encoder": None, "style_offset": None}
+    if r.prior and not g.start_prior(style.tensors):
+        raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
+    if r.lambda_style_vec > 0 or r.lambda_style_dir > 0:
+        from ..nets.magenta import mean_style_vector, style_encoder
+
+        targets["style_encoder"] = style_encoder().to(dev)
+        style_mean = mean_style_vector(style.tensors).to(dev)[None]
+        if r.lambda_style_vec > 0:
+            targets["style_target"] = style_mean
+        if r.lambda_style_dir > 0:
+            targets["style_offset"] = style_mean - mean_style_vector(content.tensors).to(dev)[None]
+    if r.colour_start == "idt":
+        # the colour stage starts at the set-level colour transfer (deterministic, so a
+        # resumed run rebuilds the same start for the smoothness prior)
+        g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
+    elif m.look.transport is not None:  # MKL + 10 IDT rotations, smoothed (look/transport.py)
+        g.start_colour(m.look.transport, smooth=COLOUR_SMOOTH)
+    if r.screen or r.grain:  # fitted to the texture the style images show, then held
+        g.start_texture(style.tensors, seed=seed, content_images=content.tensors)
+    nets_: dict[str, nn.Module] = {"G": g, "D": d}
+    if r.method in ("cut", "fastcut"):
+        nets_["MLP"] = PatchSampleMLP(g.nce_channels()).to(dev)
+    if r.method == "cyclegan":
+        g_b = nets.channels_last(nets.create_generator(r.generator, **m.g_kwargs).to(dev))
+        nets_.update({"G_B": g_b, "D_B": nets.channels_last(_discriminator(r).to(dev))})
+    return nets_, targets
+
+
+def _optimizers(r: StyleRecipe, nets_: dict[str, nn.Module]) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """Adam for the generators (and CUT's MLP), each generator's fast parameters (lite: its
+    global stages) at ``lr_lut_mult`` times the rate, and Adam for the discriminators."""
+    base_params: list[nn.Parameter] = []
+    fast_params: list[nn.Parameter] = []
+    for k, n in nets_.items():
+        if k.startswith("G"):
+            base, fast = cast(nets.StyleGenerator, n).param_groups()
+            base_params += base
+            fast_params += fast
+        elif k == "MLP":
+            base_params += list(n.parameters())
+    g_groups = [{"params": base_params, "lr": r.lr_g, "base_lr": r.lr_g}]
+    if fast_params:
+        g_groups.append({"params": fast_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
+    d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
+    opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
+    opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
+    return opt_g, opt_d
+
+
 def train_style_run(
     *, content: ImageBank, style: ImageBank, pairs: PairedBank | None, recipe: StyleRecipe,
     run_dir: Path, style_dir: Path, budget: Budget, seed: int = 0, device: str = "auto",
@@ -345,77 +423,12 @@ def train_style_run(
     if dist.main:
         prepare_run(run_dir, r.to_json(), seed, budget, sources)
     dist.barrier()
-
-    # the look, measured from the sets once (``look.fit``): the vignette (the networks learn
-    # from the style images with it divided out, and the saved style applies it over the whole
-    # frame), a screen's frequencies (the generator's screen stage learns what to draw with
-    # them), the colour start and, without pairs, the teacher's pseudo-pairs (deterministic,
-    # so a resumed run rebuilds the same)
-    look = fit_look(
-        content.tensors, style.tensors, seed, vignette=r.vignette and pairs is None, screen=r.screen,
-        transport=r.colour_start == "transport", teacher=r.teacher if pairs is None else "",
-    )  # fmt: skip
-    vignette = look.vignette
-    if look.style is not style.tensors:
-        style = ImageBank.from_tensors(look.style)
-    g_kwargs = dict(r.generator_kwargs)
-    if r.screen:
-        g_kwargs["screen"] = look.screen
-    if r.grain:  # grain: its spread is measured once the generator has its colour start
-        g_kwargs["grain"] = True
-    pseudo_pairs = look.targets is not None
-    if look.targets is not None:
-        pairs = PairedBank(content, ImageBank.from_tensors(look.targets), [f"content{i}" for i in range(len(content))])
-
-    # ---- networks, optimizers, EMA (all built up front) --------------------------------
-    gen = seed_everything(seed)
-    g = nets.channels_last(nets.create("generator", r.generator, **g_kwargs).to(dev))
-    d = nets.channels_last(_discriminator(r).to(dev))
-    style_target = style_offset = encoder = None
-    if r.prior and not g.start_prior(style.tensors):
-        raise BrushworkError(f"the {r.generator} generator has no pretrained prior to start from")
-    if r.lambda_style_vec > 0 or r.lambda_style_dir > 0:
-        from ..nets.magenta import mean_style_vector, style_encoder
-
-        encoder = style_encoder().to(dev)
-        style_mean = mean_style_vector(style.tensors).to(dev)[None]
-        if r.lambda_style_vec > 0:
-            style_target = style_mean
-        if r.lambda_style_dir > 0:
-            style_offset = style_mean - mean_style_vector(content.tensors).to(dev)[None]
-    if r.colour_start == "idt":
-        # the colour stage starts at the set-level colour transfer (deterministic, so a
-        # resumed run rebuilds the same start for the smoothness prior)
-        g.start_colour(fit_idt(content.tensors, style.tensors, seed=seed))
-    elif look.transport is not None:  # MKL + 10 IDT rotations, smoothed (look/transport.py)
-        g.start_colour(look.transport, smooth=COLOUR_SMOOTH)
-    if r.screen or r.grain:  # fitted to the texture the style images show, then held
-        g.start_texture(style.tensors, seed=seed, content_images=content.tensors)
-    nets_: dict[str, nn.Module] = {"G": g, "D": d}
-    if r.method in ("cut", "fastcut"):
-        mlp = PatchSampleMLP(g.nce_channels()).to(dev)
-        nets_["MLP"] = mlp
-    if r.method == "cyclegan":
-        g_b = nets.channels_last(nets.create("generator", r.generator, **g_kwargs).to(dev))
-        d_b = nets.channels_last(_discriminator(r).to(dev))
-        nets_.update({"G_B": g_b, "D_B": d_b})
-    # each generator says which of its parameters learn fast (lite: its global stages)
-    base_params: list[nn.Parameter] = []
-    fast_params: list[nn.Parameter] = []
-    for k, n in nets_.items():
-        if k.startswith("G"):
-            base, fast = n.param_groups()
-            base_params += base
-            fast_params += fast
-        elif k == "MLP":
-            base_params += list(n.parameters())
-    g_groups = [{"params": base_params, "lr": r.lr_g, "base_lr": r.lr_g}]
-    if fast_params:
-        g_groups.append({"params": fast_params, "lr": r.lr_g * r.lr_lut_mult, "base_lr": r.lr_g * r.lr_lut_mult})
-    d_params = [p for k, n in nets_.items() if k.startswith("D") for p in n.parameters()]
-    opt_g = torch.optim.Adam(g_groups, lr=r.lr_g, betas=(r.beta1, 0.999))
-    opt_d = torch.optim.Adam([{"params": d_params, "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.999))
-    ema = EMA(g, r.ema_decay)
+    m = _measure(r, content, style, pairs, seed)
+    style = m.style
+    gen = seed_everything(seed)  # networks, optimizers and EMA are all built up front
+    nets_, targets = _networks(r, m, content, dev, seed)
+    opt_g, opt_d = _optimizers(r, nets_)
+    ema = EMA(nets_["G"], r.ema_decay)
     pools = {"A": ImagePool(r.pool_size), "B": ImagePool(r.pool_size)}
     policy = parse_policy(r.diffaug)
 
@@ -424,36 +437,18 @@ def train_style_run(
 
     # a fixed set of content crops, drawn from their own generator, for sample grids
     sample_src = random_crops(content, 4, r.size, (1.0, 1.0), torch.Generator().manual_seed(seed + 7)).to(dev)
-
-    if resume and not (run_dir / "checkpoint.safetensors").exists():
-        # stopped (or killed) before its first checkpoint: nothing was learned yet, so the
-        # run starts again from step 0, exactly as it would have gone
-        if not quiet:
-            warn(f"{run_dir}: no checkpoint yet; starting the run from the beginning")
-        resume = False
+    optims = {"G": opt_g, "D": opt_d}
+    resume = start_or_resume(run_dir, resume, quiet)
     if resume:
-        extra = restore_checkpoint(run_dir, nets_, {"G": opt_g, "D": opt_d}, {"G": ema}, budget, gen, dist)
-        pools["A"].load(extra.get("pool_A", torch.zeros(0)), dev)
-        pools["B"].load(extra.get("pool_B", torch.zeros(0)), dev)
-    elif (run_dir / "checkpoint.safetensors").exists():
-        raise BrushworkError(
-            f"{run_dir} already holds a training run; pass --resume to continue it or choose another --name"
-        )
+        extra = restore_checkpoint(run_dir, nets_, optims, {"G": ema}, budget, gen, dist)
+        for k in ("A", "B"):
+            pools[k].load(extra.get(f"pool_{k}", torch.zeros(0)), dev)
 
     def save() -> None:
-        state = checkpoint_state(
-            nets_,
-            {"G": opt_g, "D": opt_d},
-            {"G": ema},
-            budget,
-            gen,
-            {"pool_A": pools["A"].state(), "pool_B": pools["B"].state()},
-        )
-        save_checkpoint(run_dir, state)
+        pooled = {f"pool_{k}": pool.state() for k, pool in pools.items()}
+        save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, pooled))
 
-    state = StepState(
-        r, nets_, opt_g, opt_d, pools, aug, pairs, gen, dev, dtype, style_target, encoder, style_offset, dist
-    )
+    state = StepState(r, nets_, opt_g, opt_d, pools, aug, m.pairs, gen, dev, dtype, dist=dist, **targets)
     method_step = STEPS[r.method]
 
     def step() -> dict[str, float]:
@@ -465,57 +460,60 @@ def train_style_run(
         return dist.average_stats(method_step(state, real_a, real_b))
 
     def sample(at: int) -> None:
-        save_grid(
-            [sample_src, ema.model.texture(ema.model(sample_src)).float()], run_dir / "samples" / f"step_{at:06d}.png"
-        )
+        fake = ema.model.texture(ema.model(sample_src)).float()
+        save_grid([sample_src, fake], run_dir / "samples" / f"step_{at:06d}.png")
 
     last, step_times = run_loop(
         budget, Progress(run_dir, budget, desc=f"train {style_dir.name}", quiet=quiet) if dist.main else None, step,
-        optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
+        optimizers=[opt_g, opt_d], emas=[(ema, nets_["G"])], save=save, sample=sample, sample_every=r.sample_every,
         checkpoint_every=r.checkpoint_every, on_step=on_step, decay_start=r.lr_decay_start,
         probe=None if probe is None else (lambda at, _elapsed: probe(at, ema.model)), probe_every=probe_every,
         dist=dist,
     )  # fmt: skip
-    if not dist.main:  # rank 0 writes the style; the others wait for it
-        dist.close()
-        return style_dir
+    if dist.main:  # rank 0 writes the style; the others wait for it
+        summary = run_summary(budget, seed, last, step_times, dev, dtype, dist.world, r.to_json(), sources)
+        summary["ended_by"] = budget.ended_by()
+        if summary["ended_by"] == "step cap" and not quiet:
+            warn(
+                f"training ended at the recipe's cap of {budget.max_steps} steps after {summary['minutes']} of "
+                f"{budget.minutes} minutes: with a style set this small, more steps learn the differences between "
+                "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)"
+            )
+        _save_trained(r, m, cast(nets.StyleGenerator, ema.model), content, summary, choice, style_dir, resume)
+    dist.close()
+    return style_dir
 
-    g_final = ema.model.float().cpu().eval()
-    summary = {
-        "method": r.method, "loss": r.loss, "steps": budget.step,
-        "minutes": round(budget.elapsed / 60, 2), "seed": seed, "ended_by": budget.ended_by(),
-        "content_images": len(content), "style_images": len(style),
+
+def _save_trained(
+    r: StyleRecipe, m: _Measured, g: nets.StyleGenerator, content: ImageBank, summary: dict[str, Any],
+    choice: dict[str, Any] | None, style_dir: Path, replace: bool,
+) -> None:  # fmt: skip
+    """Finish the trained generator (its detail, the family's finalize step, the stages that
+    change nothing left out) and write it with the training summary as the style."""
+    summary.update({
+        "method": r.method, "loss": r.loss, "content_images": len(content),
+        "style_images": len(m.style),
         # the long side of the photos it learned from (median): pixel-sized operators are
         # scaled to it when the style is applied to larger images
         "work_side": int(statistics.median(max(t.shape[-2:]) for t in content.tensors)),
-        "pairs": 0 if pairs is None or pseudo_pairs else len(pairs.before),
-        "pseudo_pairs": r.teacher if pseudo_pairs else "",
-        "vignette": [round(v, 5) for v in vignette],
-        "final_losses": {k: round(v, 5) for k, v in last.items() if math.isfinite(v)},
-        "seconds_per_step": round(sum(step_times) / max(1, len(step_times)), 4),
-        "device": str(dev), "precision": str(dtype).replace("torch.", ""), "ranks": dist.world,
-        "recipe": r.to_json(), "sources": sources or {}, "generator_choice": choice or {},
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    }  # fmt: skip
-    if summary["ended_by"] == "step cap" and not quiet:
-        warn(
-            f"training ended at the recipe's cap of {budget.max_steps} steps after {summary['minutes']} of "
-            f"{budget.minutes} minutes: with a style set this small, more steps learn the differences between "
-            "the photos' and the style images' subjects rather than the look (override with --set max_steps=0)"
-        )
-    g_kw = nets.full_kwargs("generator", r.generator, **g_kwargs)
+        "pairs": 0 if m.pairs is None or m.pseudo_pairs else len(m.pairs.before),
+        "pseudo_pairs": r.teacher if m.pseudo_pairs else "",
+        "vignette": [round(v, 5) for v in m.look.vignette], "generator_choice": choice or {},
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })  # fmt: skip
+    g_final = cast(nets.StyleGenerator, g.float().cpu().eval())
+    g_kw = nets.full_kwargs("generator", r.generator, **m.g_kwargs)
     if g_final.detail is not None:  # the residual trains at full strength; the style applies r.detail of it
         g_final.set_detail(r.detail)
         g_kw["detail"] = r.detail
     if r.line_calibration:  # the family's finalize step (lite: ink lines chosen by search), on
         # crops drawn apart from training's random stream
+        seed = summary["seed"]
         crops = torch.Generator().manual_seed(seed + 11)
         content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
-        style_crops = random_crops(style, LINE_CROPS, r.size, (1.0, 1.0), crops)
+        style_crops = random_crops(m.style, LINE_CROPS, r.size, (1.0, 1.0), crops)
         g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
     if r.prune and g_final.stages():  # the stages that change nothing on the photos are left out
-        g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, seed)
+        g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, summary["seed"])
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
-    save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=resume)
-    dist.close()
-    return style_dir
+    save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=replace)
