@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from test_look import _grade, _quarter_photos, _sketch, needs_photos
 
@@ -43,6 +44,7 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
 
 
 @needs_photos
+@pytest.mark.slow  # real photos, whole-set measures: make test runs it
 def test_brush_strokes_get_the_painter_and_flat_colour_lite() -> None:
     """A painting's strokes cover even its flat parts, 4 px and coarser: texture that neither
     the colour transport nor lite's grain gives the photos (measured: 3.1x theirs). Flat
@@ -59,6 +61,7 @@ def test_brush_strokes_get_the_painter_and_flat_colour_lite() -> None:
 
 
 @needs_photos
+@pytest.mark.slow  # real photos, whole-set measures: make test runs it
 def test_a_drawing_gets_the_painter_and_a_grade_or_a_printed_screen_gets_lite() -> None:
     """Real photos, unpaired. A drawing's colour follows local structure, a grade's follows
     colour; a halftone print's dots are structure too, but placed by the page, so they are

@@ -140,6 +140,7 @@ def _quarter_photos() -> tuple[list[torch.Tensor], list[torch.Tensor], list[torc
 
 
 @needs_photos
+@pytest.mark.slow  # real photos, whole-set measures: make test runs it
 def test_structure_teacher_draws_where_the_style_draws_and_only_there() -> None:
     """Real photos, unpaired. On a drawing the style's colours follow local structure (paper
     where flat, pencil on edges), so the teacher mixes in the style's colour per structure
@@ -182,6 +183,7 @@ def _halftone(t: torch.Tensor) -> torch.Tensor:
 
 
 @needs_photos
+@pytest.mark.slow  # real photos, whole-set measures: make test runs it
 def test_safe_structure_teacher_draws_drawings_and_leaves_textures_to_the_colour() -> None:
     """The default teacher measures its mix on blurred copies and squares it: on a pencil
     drawing it still lands well nearer the truth than the colour transport, while on a

@@ -4,7 +4,7 @@ from torch import nn
 
 from . import dcgan, lite, painter, patchgan, resnet  # noqa: F401  (registers the families)
 from .contract import StyleGenerator
-from .registry import create, create_generator, full_kwargs, names, register, upgrade_kwargs
+from .registry import create, create_generator, full_kwargs, generator_class, names, register, upgrade_kwargs
 
 
 def channels_last(module: nn.Module) -> nn.Module:
@@ -23,6 +23,7 @@ __all__ = [
     "create",
     "create_generator",
     "full_kwargs",
+    "generator_class",
     "names",
     "register",
     "upgrade_kwargs",

@@ -70,6 +70,9 @@ class StyleGenerator(nn.Module):
 
     shared_norm: bool = False
     low_precision: bool = False
+    # the recipe settings whose stages the family has ("line_calibration", "screen", "grain",
+    # "prior"); the recipe refuses the others
+    recipe_features: frozenset[str] = frozenset()
 
     @property
     def align(self) -> int:
@@ -102,6 +105,13 @@ class StyleGenerator(nn.Module):
     def settings(self) -> dict[str, Any]:
         return {}
 
+    @classmethod
+    def measured_kwargs(cls, screen_fitted: bool, screen: list[float] | None, grain: bool) -> dict[str, Any]:
+        """Constructor arguments from what training measured of the look: a printed screen's
+        frequencies (``screen``, when the recipe fitted one: ``screen_fitted``) and whether the
+        look's grain is drawn. Families without such stages take none."""
+        return {}
+
     def context(self, k: int) -> int:
         return max(64, 32 * k)
 
@@ -116,6 +126,14 @@ class StyleGenerator(nn.Module):
         return y
 
     # ---- training ----------------------------------------------------------------------
+    @classmethod
+    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool) -> dict[str, Any]:
+        """The training recipe's settings this family needs (``training.recipe.default_recipe``
+        applies them, then the user's overrides): ``paired`` with before/after pairs,
+        ``teacher`` the pseudo-pair teacher asked for ("" for none), ``small_set`` for style
+        sets of fewer than 50 images."""
+        return {}
+
     def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         return [p for p in self.parameters() if p.requires_grad], []
 

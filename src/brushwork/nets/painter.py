@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -79,6 +79,16 @@ class Painter(StyleGenerator):
     # in bf16 whole: 0.29 s at 1024 px on 2 cores against 0.42 s autocast and 0.60 s float32,
     # 1.9 8-bit levels from float32 at the 99.9th percentile (autocast: 1.8)
     low_precision = True
+    recipe_features = frozenset({"prior"})  # Magenta's pretrained network is where it starts
+
+    @classmethod
+    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool) -> dict[str, Any]:
+        # starts from Magenta's pretrained transfer network conditioned on the folder's mean
+        # style vector; fine-tuned with the adversarial and PatchNCE losses and the distance
+        # of its outputs' style vectors to the folder's. The frame's vignette is measured from
+        # the sets and applied over the frame, as for lite: a network that sees crops cannot
+        # place it
+        return {"prior": True, "lambda_style_vec": 1.0, "vignette": not paired}
 
     def __init__(self, blocks: int = 5) -> None:
         super().__init__()

@@ -42,6 +42,14 @@ def create(kind: str, name: str, **kwargs: Any) -> nn.Module:
     return _lookup(kind, name)(**kwargs)
 
 
+def generator_class(name: str) -> type[StyleGenerator]:
+    """The class of style generator family ``name``."""
+    cls = _lookup("generator", name)
+    if not (isinstance(cls, type) and issubclass(cls, StyleGenerator)):
+        raise TypeError(f"generator family {name!r} does not implement nets.StyleGenerator")
+    return cls
+
+
 def create_generator(name: str, **kwargs: Any) -> StyleGenerator:
     """A style generator of family ``name``: every family implements the contract."""
     net = create("generator", name, **kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -27,6 +29,10 @@ class ResnetGenerator(StyleGenerator):
 
     bytes_per_pixel = 2600  # approximate peak activation bytes per pixel (float32), for the tile planner
     shared_norm = True  # instance norm: tiles share one set of statistics
+
+    @classmethod
+    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool) -> dict[str, Any]:
+        return {"d_ndf": 64}  # the GPU-class setting: CycleGAN's and CUT's own discriminator
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9) -> None:
         super().__init__()

@@ -22,7 +22,7 @@ from ..errors import BrushworkError
 from ..io import tensor_to_pil
 from ..losses import LOSSES, discriminator_objective, g_loss
 from ..stylefile import save_style
-from .distributed import from_env
+from .distributed import Dist, from_env
 from .loop import (
     Budget,
     Progress,
@@ -133,17 +133,12 @@ def train_gan_run(
     g_kw, d_kw = r.net_kwargs()
     g = nets.channels_last(nets.create("noise_generator", r.arch, **g_kw).to(dev))
     d = nets.channels_last(nets.create("image_discriminator", r.arch, **d_kw).to(dev))
-    opt_g = torch.optim.Adam([{"params": g.parameters(), "lr": r.lr_g, "base_lr": r.lr_g}], betas=(r.beta1, 0.99))
-    opt_d = torch.optim.Adam([{"params": d.parameters(), "lr": r.lr_d, "base_lr": r.lr_d}], betas=(r.beta1, 0.99))
+    opt_g, opt_d = (
+        torch.optim.Adam([{"params": n.parameters(), "lr": lr, "base_lr": lr}], betas=(r.beta1, 0.99))
+        for n, lr in ((g, r.lr_g), (d, r.lr_d))
+    )
     ema = EMA(g, r.ema_decay)
-    policy = parse_policy(r.diffaug)
     fixed_z = sample_noise(32, r.z_dim, seed + 7).to(dev)
-
-    def aug(x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, policy, pad="zeros") if policy else x
-
-    def d_outputs(x: torch.Tensor) -> list[torch.Tensor]:
-        return [d(aug(x))]  # the shared losses take a list of outputs
 
     nets_ = {"G": g, "D": d}
     optims = {"G": opt_g, "D": opt_d}
@@ -153,6 +148,44 @@ def train_gan_run(
 
     def save() -> None:
         save_checkpoint(run_dir, checkpoint_state(nets_, optims, {"G": ema}, budget, gen, {}))
+
+    step = _step_function(r, g, d, opt_g, opt_d, images, budget, gen, dev, dtype, ranks)
+
+    def sample(at: int) -> None:
+        s = ema.model(fixed_z).float()
+        save_grid([s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{at:06d}.png")
+
+    last, step_times = run_loop(
+        budget, Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet) if ranks.main else None, step,
+        optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
+        checkpoint_every=r.checkpoint_every, on_step=on_step,
+        probe=(lambda at, secs: probe(at, secs, ema.model)) if probe is not None else None, probe_every=probe_every,
+        dist=ranks,
+    )  # fmt: skip
+    if not ranks.main:  # rank 0 writes the model; the others wait for it
+        ranks.close()
+        return model_dir
+
+    summary = run_summary(budget, seed, last, step_times, dev, dtype, ranks.world, r.to_json(), sources)
+    summary.update({"task": "gan", "arch": r.arch, "loss": r.loss, "size": r.size, "images": len(images)})
+    _save_model(r, ema.model, g_kw, fixed_z, summary, model_dir, resume)
+    ranks.close()
+    return model_dir
+
+
+def _step_function(
+    r: GanRecipe, g: torch.nn.Module, d: torch.nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+    images: ImageBank, budget: Budget, gen: torch.Generator, dev: torch.device, dtype: torch.dtype, ranks: Dist,
+) -> Callable[[], dict[str, float]]:  # fmt: skip
+    """One GAN training step: the discriminator on real crops and fakes (DiffAugment on both),
+    then the generator."""
+    policy = parse_policy(r.diffaug)
+
+    def aug(x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, policy, pad="zeros") if policy else x
+
+    def d_outputs(x: torch.Tensor) -> list[torch.Tensor]:
+        return [d(aug(x))]  # the shared losses take a list of outputs
 
     def step() -> dict[str, float]:
         # the recipe's batch is per rank: the global batch (batch x ranks) drawn on every rank,
@@ -183,27 +216,16 @@ def train_gan_run(
         stats["g"] = loss_g.item()
         return ranks.average_stats(stats)
 
-    def sample(at: int) -> None:
-        s = ema.model(fixed_z).float()
-        save_grid([s[i : i + 8] for i in range(0, 32, 8)], run_dir / "samples" / f"step_{at:06d}.png")
+    return step
 
-    last, step_times = run_loop(
-        budget, Progress(run_dir, budget, desc=f"gan {model_dir.name}", quiet=quiet) if ranks.main else None, step,
-        optimizers=[opt_g, opt_d], emas=[(ema, g)], save=save, sample=sample, sample_every=r.sample_every,
-        checkpoint_every=r.checkpoint_every, on_step=on_step,
-        probe=(lambda at, secs: probe(at, secs, ema.model)) if probe is not None else None, probe_every=probe_every,
-        dist=ranks,
-    )  # fmt: skip
-    if not ranks.main:  # rank 0 writes the model; the others wait for it
-        ranks.close()
-        return model_dir
 
-    g_final = ema.model.float().cpu().eval()
+def _save_model(
+    r: GanRecipe, g: torch.nn.Module, g_kw: dict[str, Any], fixed_z: torch.Tensor, summary: dict[str, Any],
+    model_dir: Path, replace: bool,
+) -> None:  # fmt: skip
+    """Write the EMA generator with its summary and a preview grid of the fixed noise."""
+    g_final = g.float().cpu().eval()
     with torch.no_grad():
         s = g_final(fixed_z.cpu())
     preview = tensor_to_pil(torch.cat([torch.cat(list(s[i : i + 8]), dim=1) for i in range(0, 32, 8)], dim=2))
-    summary = run_summary(budget, seed, last, step_times, dev, dtype, ranks.world, r.to_json(), sources)
-    summary.update({"task": "gan", "arch": r.arch, "loss": r.loss, "size": r.size, "images": len(images)})
-    save_style(model_dir, r.arch, g_kw, g_final.state_dict(), summary, preview, replace=resume, kind="noise_generator")
-    ranks.close()
-    return model_dir
+    save_style(model_dir, r.arch, g_kw, g_final.state_dict(), summary, preview, replace=replace, kind="noise_generator")

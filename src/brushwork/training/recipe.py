@@ -19,7 +19,6 @@ from ..schema import check_like
 
 METHODS = ("cut", "fastcut", "cyclegan")
 SMALL_SET = 50  # style sets below this many images count as "small"
-UNPAIRED_SMALL_SET_STEPS = 500  # the step cap of a time budget for those, without pairs
 
 
 class RecipeBase:
@@ -162,14 +161,13 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"max_steps must be 0 (no cap) or positive, got {self.max_steps}")
         if not 0 <= self.lr_decay_start <= 1:
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
-        if self.line_calibration and self.generator != "lite":
-            raise BrushworkError(f"line_calibration needs the lite generator, not {self.generator!r}")
-        if self.screen and self.generator != "lite":
-            raise BrushworkError(f"screen needs the lite generator, not {self.generator!r}")
-        if self.grain and self.generator != "lite":
-            raise BrushworkError(f"grain needs the lite generator, not {self.generator!r}")
-        if self.prior and self.generator != "painter":
-            raise BrushworkError(f"prior needs a generator with a pretrained start (painter), not {self.generator!r}")
+        family = nets.generator_class(self.generator)
+        for feature in ("line_calibration", "screen", "grain", "prior"):  # stages a family may have
+            if getattr(self, feature) and feature not in family.recipe_features:
+                having = [n for n in nets.names("generator") if feature in nets.generator_class(n).recipe_features]
+                raise BrushworkError(
+                    f"{feature} needs a generator that has it ({', '.join(having)}), not {self.generator!r}"
+                )
         if self.teacher and self.teacher not in TEACHERS:
             raise BrushworkError(f"teacher must be {', '.join(TEACHERS)} or empty, got {self.teacher!r}")
         if self.colour_start not in ("identity", "idt", "transport"):
@@ -182,85 +180,16 @@ class StyleRecipe(RecipeBase):
 def default_recipe(
     n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0, **overrides: Any
 ) -> StyleRecipe:
-    """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs;
-    ``overrides`` win (``generator_kwargs`` are merged into the recipe's own)."""
+    """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs:
+    the generator family's own settings (``recipe_defaults``), differentiable augmentation for
+    small sets, then ``overrides`` (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
-    # without pairs, lite learns from pseudo-pairs made by a teacher (the structure teacher
-    # unless the caller picks another); teacher="" selects the earlier purely unpaired recipe
-    taught = generator == "lite" and n_pairs == 0 and overrides.get("teacher", "structure") != ""
-    unpaired = generator == "lite" and n_pairs == 0 and not taught
-    if generator == "lite":
-        # the CPU recipe (docs/benchmarks.md, design experiments): a patch-distribution loss
-        # that converges in minutes, a fast-learning colour LUT, and the pixel identity
-        # loss (a look's own images are near fixed points), which also keeps colours put
-        # where the style set differs from the photos only by its subjects
-        r.lambda_swd = 4.0
-        r.lr_lut_mult = 10.0
-        r.lambda_idt_pix = 2.0
-        r.lambda_lut_tv = 10.0
-        if n_pairs == 0:
-            # unpaired: the colour LUT starts at the set-level colour transport from the content
-            # photos' colours to the style images' (the MKL linear map, then IDT, smoothed: the
-            # strongest classical transfer here, above IDT alone on random looks), and the
-            # losses refine it from there. The pixel identity loss is off:
-            # it pulls the colour map back towards doing nothing on the style's own colours
-            # (measured on random looks: docs/benchmarks.md, "Random looks")
-            r.colour_start = "transport"  # MKL + IDT, smoothed: above IDT on random looks
-            # a generator sees crops, not where in the frame they lie: the vignette is
-            # measured from the sets and applied over the frame (docs/benchmarks.md)
-            r.vignette = True
-            # nor where a halftone dot or a hatching stroke falls: the screen is measured
-            # from the style images and drawn at each pixel's place in the frame
-            r.screen = True
-            # nor grain, which has no phase at all: its spread is measured and it is added
-            r.grain = True
-            r.lambda_idt_pix = 0.0
-        if unpaired:
-            r.lr_lut_mult = 5.0
-            # the structure stage only smooths, and learns how much from the style set's
-            # edge statistics alone
-            r.generator_kwargs = {"structure": True, "lines": False}
-            r.lambda_edges = 1.0
-            # ink lines, which no unpaired loss taught by gradient, are chosen after training
-            # by a grid search that keeps them only where the style clearly has them
-            r.line_calibration = True
-        else:
-            # pairs, real or pseudo (the structure teacher: the balanced colour transport,
-            # with paper and pencil placed by local structure where the style set shows
-            # them, which no unpaired loss taught by gradient), pin down the structure
-            # stage's few global numbers, ink lines included, and the residual's strokes,
-            # with the adversarial, PatchNCE and patch-distribution losses beside them
-            r.teacher = "structure" if taught else ""
-            r.generator_kwargs = {"structure": True}
-            # the pairs are the most direct signal there is: weighted 30 rather than 10
-            # against the unpaired losses, every look of the 400-step benchmark gained
-            # 0.7-3.5 dB (docs/benchmarks.md)
-            r.lambda_pair = 30.0
-    elif generator == "painter":
-        # starts from Magenta's pretrained transfer network conditioned on the folder's mean
-        # style vector; fine-tuned with the adversarial and PatchNCE losses and the distance
-        # of its outputs' style vectors to the folder's
-        r.prior = True
-        r.lambda_style_vec = 1.0
-        # the frame's vignette is measured from the sets and applied over the frame, as for
-        # lite: a network that sees crops cannot place it
-        r.vignette = n_pairs == 0
-    else:  # resnet, the GPU-class setting: CycleGAN/CUT's own choices
-        r.d_ndf = 64
-    if n_style < SMALL_SET:
+    small = n_style < SMALL_SET
+    family = nets.generator_class(generator).recipe_defaults(n_pairs > 0, overrides.get("teacher", "structure"), small)
+    r.apply_overrides(family)  # named and typed like the user's overrides
+    if small:
         r.diffaug = "translation,cutout"
         r.style_batch = 2 * r.batch
-        if unpaired:
-            # unpaired from a small set (docs/benchmarks.md, "Short runs, global stages"):
-            # the look is learned in a few hundred steps and further steps learn the two
-            # sets' subjects, so a time budget also ends at a step cap. The residual still
-            # trains (frozen, it left the colour stages to bend to the subjects), kept small,
-            # but the saved style does not apply it: learned in minutes from a dozen images
-            # it held subject differences and GAN texture, 0.2-1 dB below the global stages
-            # alone on the looks measured (apply --detail brings it back)
-            r.max_steps = UNPAIRED_SMALL_SET_STEPS
-            r.lambda_res = 1.0
-            r.detail = 0.0
     overrides = dict(overrides)
     r.generator_kwargs = {**r.generator_kwargs, **overrides.pop("generator_kwargs", {})}
     r.apply_overrides(overrides)
