@@ -122,6 +122,31 @@ def bw_print(x: torch.Tensor) -> torch.Tensor:
     return (s + torch.tensor([0.015, 0.0, -0.02]).view(1, 3, 1, 1)).clamp(0, 1)
 
 
+def halftone(x: torch.Tensor, period: float = 5.0) -> torch.Tensor:
+    """A one-ink screen print: dark blue dots on a 45-degree screen, sized by darkness, on
+    cream paper."""
+    h, w = x.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
+    u, v = (xx + yy) / (period * math.sqrt(2)), (xx - yy) / (period * math.sqrt(2))
+    d = torch.hypot(u - torch.round(u), v - torch.round(v))  # distance to the nearest dot centre
+    dot = (d < 0.62 * (1 - _lum(x)).clamp(0, 1).sqrt()).to(x.dtype)
+    paper = torch.tensor([0.97, 0.94, 0.86]).view(1, 3, 1, 1)
+    ink = torch.tensor([0.10, 0.20, 0.45]).view(1, 3, 1, 1)
+    return paper + dot * (ink - paper)
+
+
+def faded(x: torch.Tensor) -> torch.Tensor:
+    """A mild photo preset: lifted blacks, softer highlights, warmer and a little less
+    saturated, with a light vignette."""
+    y = 0.08 + 0.86 * x
+    y = y * torch.tensor([1.04, 1.0, 0.93]).view(1, 3, 1, 1)
+    l = _lum(y)
+    y = l + 0.8 * (y - l)
+    h, w = x.shape[-2:]
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    return (y * (1 - 0.25 * (xx**2 + yy**2) / 2)).clamp(0, 1)
+
+
 LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sepia": sepia,
     "cartoon": cartoon,
@@ -139,6 +164,9 @@ EXTRA_LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # written on 2026-11-28 after the drawing rule was fixed, and run once: never used to choose
     "inkwash": ink_wash,
     "bwprint": bw_print,
+    # written on 2026-12-06 for the README's gallery (scripts/gallery.py), never used to choose
+    "halftone": halftone,
+    "faded": faded,
 }
 
 
