@@ -7,7 +7,7 @@ repaints every pixel, was 1-5 dB below it on every colour grade measured. Where 
 colour follows the picture's local structure instead (a drawing: paper wherever the picture is
 flat, pencil wherever it has an edge, whatever the photo's colour there), the ``painter`` draws
 the lines that lite's teacher leaves pale: as good in blurred PSNR and half the style distance
-on fresh random drawings (docs/benchmarks.md, "Choosing the generator").
+on fresh random drawings (docs/benchmarks.md, with the history in git).
 
 The measure is the structure teacher's: how much more of the style images' colour variance
 their local structure explains than of the photos' (``look.teacher.structure_alpha``). It is
@@ -22,7 +22,7 @@ style's colour: the look is drawn rather than graded. Misrouting a drawing to li
 distance but little else (lite's drawings are as good in blurred PSNR); misrouting a grade to
 the painter costs 3-5 dB, so the measure errs towards lite: on 44 fresh random looks it read
 0.58-0.70 on every drawing and at most 0.18 on every other look, 20 textured grades included
-(docs/benchmarks.md, "Choosing the generator").
+(docs/benchmarks.md, with the history in git).
 
 A painting's colour follows colour too (Van Gogh reads 0.00), but its strokes are texture that
 lite, which keeps the photo's detail, has no way to make; the painter paints them. The second

@@ -221,7 +221,7 @@ def fit_safe_structure_teacher(
     structure, and a weak measure barely moves the colour transport. On 11 fresh random
     looks its pseudo-pairs were within 0.15 dB of the colour transport on every grade
     (halftone included, where the plain mix lost 8-9 dB) and 3.1-3.5 dB above it on every
-    drawing (docs/benchmarks.md, "A structure teacher")."""
+    drawing (docs/benchmarks.md, with the history in git)."""
     return fit_structure_teacher(content, style, samples, seed, alpha_blur=3.0, alpha_power=2.0, transport=transport)
 
 

@@ -146,11 +146,11 @@ def fit_colour_transport(
     pooled colours. Tabulate it with ``idt_table(..., smooth=COLOUR_SMOOTH)``.
 
     Against IDT alone (30 rotations) on random looks with fresh seeds, scored on held-out
-    photos: +0.70 dB mean blurred PSNR, above on 13 of 13 (docs/benchmarks.md, "A stronger
-    set-level colour transport"); IDT alone bends its map to differences between the two
+    photos: +0.70 dB mean blurred PSNR, above on 13 of 13 (docs/benchmarks.md, with the
+    history in git); IDT alone bends its map to differences between the two
     sets' subjects. ``balance`` (the default) first reweights the content pixels so that the
     two sets show the same mix of image regions (``balanced_pixels``): a further +0.9 to
-    +1.4 dB on fresh random looks (docs/benchmarks.md, "Balancing the sets' subjects")."""
+    +1.4 dB on fresh random looks (docs/benchmarks.md, with the history in git)."""
     if not balance:
         return fit_idt(content, style, iterations=10, samples=samples, seed=seed, linear_first=True)
     if not content or not style:
