@@ -111,3 +111,39 @@ def test_metrics() -> None:
     assert swd_distance(x, y) == swd_distance(x, y)  # fixed seed: deterministic
     d, idx = nearest_distances(x[:4], x)
     assert torch.allclose(d, torch.zeros(4), atol=1e-5) and idx.tolist() == [0, 1, 2, 3]
+
+
+def test_generator_padding_and_models_saved_before_it() -> None:
+    """The generator reflects at the border and upsamples bilinearly by default (zero padding
+    taught it a dark frame); a model file from before these options, which names neither, is
+    rebuilt zero-padded and nearest-upsampled, as it was trained."""
+    from brushwork import nets
+
+    g = nets.create("noise_generator", "dcgan", size=16, z_dim=8, ngf=4)
+    convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.padding_mode == "reflect" for c in convs)
+    assert all(m.mode == "bilinear" for m in g.modules() if isinstance(m, torch.nn.Upsample))
+    old = nets.upgrade_kwargs("noise_generator", "dcgan", {"size": 16, "z_dim": 8, "ngf": 4}, set())
+    assert old["pad"] == "zeros" and old["upsample"] == "nearest"
+    assert nets.upgrade_kwargs("noise_generator", "dcgan", {"size": 16, "pad": "reflect"}, set())["pad"] == "reflect"
+    with pytest.raises(ValueError, match="pad"):
+        nets.create("noise_generator", "dcgan", size=16, pad="mirror")
+
+
+def test_grid_artifacts_see_a_frame_and_a_checkerboard() -> None:
+    """Images like the real ones read no frame and a checkerboard ratio near 1; a dark border
+    reads as a negative frame in levels, and a 2-px checkerboard laid over them multiplies
+    the power at that period."""
+    from brushwork.metrics import grid_artifacts
+
+    gen = torch.Generator().manual_seed(0)
+    real = torch.nn.functional.avg_pool2d(torch.randn(32, 3, 36, 36, generator=gen), 5, 1).clamp(-1, 1)
+    same = torch.nn.functional.avg_pool2d(torch.randn(32, 3, 36, 36, generator=gen), 5, 1).clamp(-1, 1)
+    plain = grid_artifacts(same, real)
+    assert abs(plain["frame"]) < 2 and 0.5 < plain["checkerboard"] < 2
+    framed = same.clone()
+    framed[..., :2, :] = framed[..., -2:, :] = framed[..., :, :2] = framed[..., :, -2:] = -0.8
+    assert grid_artifacts(framed, real)["frame"] < -20
+    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = ((yy + xx) % 2).float() * 0.2 - 0.1
+    assert grid_artifacts((same + checker).clamp(-1, 1), real)["checkerboard"] > 10

@@ -26,7 +26,7 @@ from .io import (
     write_text_atomic,
 )
 from .library import check_name, home, runs_dir
-from .metrics import nearest_distances, swd_distance
+from .metrics import grid_artifacts, nearest_distances, swd_distance
 from .stylefile import is_style_dir, load_model, read_meta
 from .training.distributed import rank
 from .training.gan import default_gan_recipe, sample_noise, train_gan_run
@@ -146,7 +146,8 @@ def real_crops(bank: ImageBank, size: int, n: int, seed: int = 0) -> torch.Tenso
 
 
 def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int = 256, seed: int = 0) -> dict[str, Any]:
-    """Sliced-Wasserstein distance to real crops and a memorisation check."""
+    """Sliced-Wasserstein distance to real crops, a memorisation check, and the artefacts of
+    generated images (a frame, a checkerboard) against real crops."""
     path = resolve_gan(name_or_path)
     meta = read_meta(path)
     size = int(meta["generator"]["kwargs"]["size"])
@@ -167,6 +168,7 @@ def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int 
         "nearest_train_rms_min": nn_fake.min().item(),
         "real_crop_to_source_rms_median": nn_real.median().item(),
         "closest_pairs": [[int(i), int(idx[i])] for i in nn_fake.argsort()[:8].tolist()],
+        **grid_artifacts(fake, real),
     }  # fmt: skip
 
 
@@ -174,7 +176,9 @@ def format_report(r: dict[str, Any]) -> str:
     return (
         f"sliced Wasserstein (x1000): {r['swd_x1000']:.1f} (real vs real: {r['swd_real_vs_real_x1000']:.1f})\n"
         f"nearest training image, RMS: median {r['nearest_train_rms_median']:.3f}, min {r['nearest_train_rms_min']:.3f} "
-        f"(a real crop to its own source: {r['real_crop_to_source_rms_median']:.3f}; samples far below that are copies)"
+        f"(a real crop to its own source: {r['real_crop_to_source_rms_median']:.3f}; samples far below that are copies)\n"
+        f"frame: {r['frame']:+.1f} levels at the border against the real crops'; checkerboard: "
+        f"{r['checkerboard']:.2f}x the real crops' power at a 2-px period"
     )
 
 

@@ -145,3 +145,26 @@ def patch_c2st(
                 pred = torch.cat([net(t)[:, 0] for t in test.split(256)]) > 0
             accs.append((pred == label.bool()).float().mean().item())
     return sum(accs) / len(accs)
+
+
+def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> dict[str, float]:
+    """Two artefacts of generated images ([N, 3, H, W] in [-1, 1]), each beside real crops,
+    which show neither: ``frame``, the outer ``ring`` pixels' mean luminance minus the
+    interior's, in 8-bit levels (a dark frame is negative), samples' minus the real crops';
+    ``checkerboard``, the share of the luminance spectrum's power (mean removed) at the
+    frequencies of period 2 px (along x, along y, both), samples' over the real crops'
+    (1 = as real images; a checkerboard raises it)."""
+
+    def measure(x: torch.Tensor) -> tuple[float, float]:
+        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).double() * 127.5  # levels
+        inner = lum[:, ring:-ring, ring:-ring]
+        edge = (lum.sum((1, 2)) - inner.sum((1, 2))) / (lum[0].numel() - inner[0].numel())
+        frame = float((edge - inner.mean((1, 2))).mean())
+        power = torch.fft.fft2(lum - lum.mean((1, 2), keepdim=True)).abs().square()
+        h, w = lum.shape[-2:]
+        nyquist = power[:, h // 2, 0] + power[:, 0, w // 2] + power[:, h // 2, w // 2]
+        return frame, float((nyquist / power.sum((1, 2)).clamp_min(1e-12)).mean())
+
+    f_s, c_s = measure(samples.float())
+    f_r, c_r = measure(real.float())
+    return {"frame": f_s - f_r, "checkerboard": c_s / max(c_r, 1e-12)}

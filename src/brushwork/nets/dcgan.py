@@ -4,6 +4,7 @@ the textbook multi-layer-perceptron pair, kept as the benchmark's baseline."""
 from __future__ import annotations
 
 import math
+from typing import Any, Literal, cast
 
 import torch
 from torch import nn
@@ -22,11 +23,24 @@ def _levels(size: int) -> int:
 @register("noise_generator", "dcgan")
 class DCGANGenerator(nn.Module):
     """z [B, z_dim] -> image [B, 3, size, size] in [-1, 1]: 4x4 seed, then (upsample, 3x3
-    conv, batch norm, ReLU) per doubling; widths halve from ``ngf * 8`` down to ``ngf``."""
+    conv, batch norm, ReLU) per doubling; widths halve from ``ngf * 8`` down to ``ngf``.
 
-    def __init__(self, size: int = 64, z_dim: int = 128, ngf: int = 64) -> None:
+    ``pad``: how the 3x3 convolutions see past the image's edge. "reflect" (the default):
+    zero padding tells every layer where the border is, and the generator learns a dark
+    frame from it; reflected edges look like the picture's own (models saved before this
+    option existed used "zeros" and keep it). ``upsample``: "bilinear" (the default) or
+    "nearest", which repeats each pixel 2x2 and leaves the next convolution a grid to smooth."""
+
+    def __init__(
+        self, size: int = 64, z_dim: int = 128, ngf: int = 64, pad: str = "reflect", upsample: str = "bilinear"
+    ) -> None:
         super().__init__()
+        if pad not in ("reflect", "zeros", "replicate"):
+            raise ValueError(f"pad must be reflect, zeros or replicate, got {pad!r}")
+        if upsample not in ("bilinear", "nearest"):
+            raise ValueError(f"upsample must be bilinear or nearest, got {upsample!r}")
         self.z_dim, self.size = z_dim, size
+        mode = cast(Literal["reflect", "zeros", "replicate"], pad)
         n = _levels(size)
         ch = ngf * min(8, 2 ** (n - 1))
         self.seed = nn.Sequential(
@@ -36,14 +50,19 @@ class DCGANGenerator(nn.Module):
         for i in range(n):
             out = ngf * min(8, 2 ** max(0, n - 2 - i))
             layers += [
-                nn.Upsample(scale_factor=2),
-                nn.Conv2d(ch, out, 3, padding=1),
+                nn.Upsample(scale_factor=2, mode=upsample),
+                nn.Conv2d(ch, out, 3, padding=1, padding_mode=mode),
                 nn.BatchNorm2d(out),
                 nn.ReLU(True),
             ]
             ch = out
-        layers += [nn.Conv2d(ch, 3, 3, padding=1), nn.Tanh()]
+        layers += [nn.Conv2d(ch, 3, 3, padding=1, padding_mode=mode), nn.Tanh()]
         self.body = nn.Sequential(*layers)
+
+    @staticmethod
+    def upgrade_kwargs(kwargs: dict[str, Any], state_keys: set[str]) -> dict[str, Any]:
+        """Models saved before ``pad`` and ``upsample`` existed were zero-padded, nearest-upsampled."""
+        return {"pad": "zeros", "upsample": "nearest", **kwargs}
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(self.seed(z))

@@ -45,6 +45,8 @@ class GanRecipe(RecipeBase):
     size: int = 64
     z_dim: int = 128
     width: int = 64  # ngf/ndf for dcgan, hidden units / 8 for mlp
+    pad: str = "reflect"  # dcgan generator's padding: "zeros" taught it a dark frame
+    upsample: str = "bilinear"  # dcgan generator's upsampling ("nearest": the earlier one)
     batch: int = 16
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -78,7 +80,16 @@ class GanRecipe(RecipeBase):
                 "size": self.size,
                 "hidden": self.width * 8,
             }
-        return {"size": self.size, "z_dim": self.z_dim, "ngf": self.width}, {"size": self.size, "ndf": self.width}
+        return {
+            "size": self.size,
+            "z_dim": self.z_dim,
+            "ngf": self.width,
+            "pad": self.pad,
+            "upsample": self.upsample,
+        }, {
+            "size": self.size,
+            "ndf": self.width,
+        }
 
 
 def default_gan_recipe(n_images: int, **overrides: Any) -> GanRecipe:
