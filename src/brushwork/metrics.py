@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .color import luminance
+
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
     """PSNR in dB between [.., H, W] tensors in [0, 1]."""
@@ -156,7 +158,7 @@ def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> 
     (1 = as real images; a checkerboard raises it)."""
 
     def measure(x: torch.Tensor) -> tuple[float, float]:
-        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).double() * 127.5  # levels
+        lum = luminance(x)[:, 0].double() * 127.5  # levels
         inner = lum[:, ring:-ring, ring:-ring]
         edge = (lum.sum((1, 2)) - inner.sum((1, 2))) / (lum[0].numel() - inner[0].numel())
         frame = float((edge - inner.mean((1, 2))).mean())

@@ -25,10 +25,10 @@ from .. import __version__
 from ..errors import BrushworkError, StyleNotFoundError
 from . import routes_jobs, routes_styles
 from .jobs import JobStore, Worker
-from .shared import Limits, Studio, Stylizers, library_style
+from .shared import Limits, Studio, Stylizers
 
 STATIC = Path(__file__).parent / "static"
-__all__ = ["Limits", "create_app", "library_style"]
+__all__ = ["Limits", "create_app"]
 
 
 def create_app(

@@ -15,19 +15,18 @@ import torch
 
 from .. import nets
 from ..data import ImageBank, relative_crops
-from ..device import autocast, resolve_device, resolve_precision
+from ..device import autocast
 from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError
 from ..io import tensor_to_pil
 from ..losses import LOSSES, discriminator_objective, g_loss
 from ..stylefile import save_style
-from .distributed import Dist, from_env
+from .distributed import Dist
 from .loop import (
     Budget,
     Progress,
     checkpoint_state,
-    prepare_run,
     restore_checkpoint,
     run_loop,
     run_summary,
@@ -35,6 +34,7 @@ from .loop import (
     save_grid,
     seed_everything,
     start_or_resume,
+    start_run,
 )  # fmt: skip
 from .recipe import RecipeBase
 
@@ -132,13 +132,7 @@ def train_gan_run(
     """
     r = recipe
     r.validate()
-    dev = resolve_device(device)
-    ranks = from_env(dev)  # a torchrun rank, or rank 0 of 1
-    dev = ranks.device(dev)
-    dtype = resolve_precision(r.precision, dev)
-    if ranks.main:
-        prepare_run(run_dir, r.to_json(), seed, budget, sources)
-    ranks.barrier()
+    ranks, dev, dtype = start_run(run_dir, r.to_json(), r.precision, seed, budget, sources, device)
 
     gen = seed_everything(seed)
     g_kw, d_kw = r.net_kwargs()

@@ -18,10 +18,11 @@ from torch import nn
 from tqdm import tqdm
 
 from ..checkpoint import load_state, save_state
+from ..device import resolve_device, resolve_precision
 from ..ema import EMA
 from ..errors import BrushworkError, warn
 from ..io import save_image_atomic, tensor_to_pil, write_text_atomic
-from .distributed import Dist
+from .distributed import Dist, from_env
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIONS = "training_options.json"
@@ -242,6 +243,22 @@ def prepare_run(
     (run_dir / "samples").mkdir(exist_ok=True)
     options = {"recipe": recipe, "seed": seed, "budget": {"steps": budget.steps, "minutes": budget.minutes}}
     write_json(run_dir / OPTIONS, {**options, "sources": sources or {}})
+
+
+def start_run(
+    run_dir: Path, recipe: dict[str, Any], precision: str, seed: int, budget: Budget,
+    sources: dict[str, Any] | None, device: str,
+) -> tuple[Dist, torch.device, torch.dtype]:  # fmt: skip
+    """This rank of the run (torchrun's, or rank 0 of 1), its device and precision; rank 0
+    creates the run folder with the resolved options, and every rank waits for it."""
+    dev = resolve_device(device)
+    dist = from_env(dev)
+    dev = dist.device(dev)
+    dtype = resolve_precision(precision, dev)
+    if dist.main:
+        prepare_run(run_dir, recipe, seed, budget, sources)
+    dist.barrier()
+    return dist, dev, dtype
 
 
 def start_or_resume(run_dir: Path, resume: bool, quiet: bool = False) -> bool:

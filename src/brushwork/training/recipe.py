@@ -142,13 +142,16 @@ class StyleRecipe(RecipeBase):
     sample_every: int = 200
     checkpoint_every: int = 200
 
-    def validate(self) -> None:
-        if self.method not in METHODS:
-            raise BrushworkError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
+    def check_generator(self) -> None:
         if self.generator not in nets.names("generator"):
             raise BrushworkError(
                 f"unknown generator {self.generator!r} (choose from {', '.join(nets.names('generator'))})"
             )
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise BrushworkError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
+        self.check_generator()
         if self.loss not in LOSSES:
             raise BrushworkError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         if self.size < 32 or self.size % 4:
@@ -184,6 +187,7 @@ def default_recipe(
     the generator family's own settings (``recipe_defaults``), differentiable augmentation for
     small sets, then ``overrides`` (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
+    r.check_generator()  # before its family is asked for its settings
     small = n_style < SMALL_SET
     family = nets.generator_class(generator).recipe_defaults(n_pairs > 0, overrides.get("teacher", "structure"), small)
     r.apply_overrides(family)  # named and typed like the user's overrides

@@ -20,7 +20,6 @@ from torch import nn
 
 from .. import nets
 from ..data import ImageBank, PairedBank, random_crops
-from ..device import resolve_device, resolve_precision
 from ..diffaugment import diff_augment, parse_policy
 from ..ema import EMA
 from ..errors import BrushworkError, warn
@@ -31,12 +30,10 @@ from ..losses import (
     PatchSampleMLP,
 )
 from ..stylefile import save_style
-from .distributed import from_env
 from .loop import (
     Budget,
     Progress,
     checkpoint_state,
-    prepare_run,
     restore_checkpoint,
     run_loop,
     run_summary,
@@ -44,6 +41,7 @@ from .loop import (
     save_grid,
     seed_everything,
     start_or_resume,
+    start_run,
 )  # fmt: skip
 from .prune import prune_for_save
 from .recipe import StyleRecipe
@@ -176,13 +174,7 @@ def train_style_run(
     r.validate()
     if budget.minutes is not None and r.max_steps > 0:
         budget.max_steps = r.max_steps  # a time budget ends at the recipe's step cap, if sooner
-    dev = resolve_device(device)
-    dist = from_env(dev)  # a torchrun rank, or rank 0 of 1
-    dev = dist.device(dev)
-    dtype = resolve_precision(r.precision, dev)
-    if dist.main:
-        prepare_run(run_dir, r.to_json(), seed, budget, sources)
-    dist.barrier()
+    dist, dev, dtype = start_run(run_dir, r.to_json(), r.precision, seed, budget, sources, device)
     m = _measure(r, content, style, pairs, seed)
     style = m.style
     gen = seed_everything(seed)  # networks, optimizers and EMA are all built up front
@@ -267,6 +259,7 @@ def _save_trained(
         "vignette": [round(v, 5) for v in m.look.vignette], "generator_choice": choice or {},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })  # fmt: skip
+    seed = summary["seed"]
     g_final = cast(nets.StyleGenerator, g.float().cpu().eval())
     g_kw = nets.full_kwargs("generator", r.generator, **m.g_kwargs)
     if g_final.detail is not None:  # the residual trains at full strength; the style applies r.detail of it
@@ -274,12 +267,11 @@ def _save_trained(
         g_kw["detail"] = r.detail
     if r.line_calibration:  # the family's finalize step (lite: ink lines chosen by search), on
         # crops drawn apart from training's random stream
-        seed = summary["seed"]
         crops = torch.Generator().manual_seed(seed + 11)
         content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
         style_crops = random_crops(m.style, LINE_CROPS, r.size, (1.0, 1.0), crops)
         g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
     if r.prune and g_final.stages():  # the stages that change nothing on the photos are left out
-        g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, summary["seed"])
+        g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, seed)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
     save_style(style_dir, r.generator, g_kw, g_final.state_dict(), summary, preview, replace=replace)
