@@ -1,4 +1,4 @@
-"""GAN training, sampling, evaluation and dataset augmentation at tiny sizes."""
+"""GAN training, sampling and evaluation at tiny sizes."""
 
 from __future__ import annotations
 
@@ -80,27 +80,6 @@ def test_cli_gan_train_sample_eval(tmp_path: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     assert main(["gan", "eval", "g"]) == 0
     assert "sliced Wasserstein" in capsys.readouterr().out
-
-
-def test_augment_layout_manifest_and_source_protection(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    make_images(data / "cats", 3, seed=1)
-    make_images(data / "dogs", 3, seed=2)
-    before = sorted(p.name for p in (data / "cats").iterdir())
-    with pytest.raises(BrushworkError, match="overlaps the source"):
-        gan.augment(data, data / "more", 2, steps=1)
-    with pytest.raises(BrushworkError, match="overlaps the source"):
-        gan.augment(data, data, 2, steps=1)
-    out = gan.augment(data, tmp_path / "aug", 2, steps=2, size=32, quiet=True, recipe=TINY)
-    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 and {r["class"] for r in rows} == {"cats", "dogs"}
-    assert all(r["synthetic"] and r["model"] and "seed" in r for r in rows)
-    assert all((out / r["file"]).exists() for r in rows)
-    assert sorted(p.name for p in (data / "cats").iterdir()) == before
-    # the same dataset augmented again into a folder of the same name: new class generators
-    again = gan.augment(data, tmp_path / "other" / "aug", 1, steps=1, size=32, quiet=True, recipe=TINY)
-    models = {json.loads(line)["model"] for line in (again / "manifest.jsonl").read_text().splitlines()}
-    assert models.isdisjoint(r["model"] for r in rows) and len(models) == 2
 
 
 def test_metrics() -> None:

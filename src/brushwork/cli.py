@@ -28,6 +28,20 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _unit_float(s: str) -> float:
+    v = float(s)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {s}")
+    return v
+
+
+def _names(s: str) -> list[str]:
+    names = [n.strip() for n in s.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected NAME[,NAME...], got {s!r}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="brushwork", description="Learn an image style with a GAN and apply it.")
     p.add_argument("--version", action="version", version=f"brushwork {__version__}")
@@ -159,16 +173,24 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("name")
     ge.add_argument("--images", help="training images (default: the folder it was trained on)")
 
-    au = sub.add_parser("augment", help="enlarge a class-per-folder dataset with synthetic images")
-    au.add_argument("dataset_dir")
-    au.add_argument("--out", required=True)
-    au.add_argument("--per-class", type=_positive_int, required=True)
+    au = sub.add_parser(
+        "augment", help="enlarge a class-per-folder dataset: re-render it in learned looks, or generate images"
+    )
+    au.add_argument("dataset_dir", help="one sub-folder of images per class")
+    au.add_argument("--out", required=True, help="a new or empty folder: the enlarged dataset and manifest.jsonl")
     au.add_argument("--mode", choices=["generate", "stylize"], default="generate")
-    au.add_argument("--style", help="library style for --mode stylize")
+    au.add_argument("--look", help="stylize: learn the look of this folder of (unlabelled) images, then apply it")
+    au.add_argument("--style", type=_names, default=[], help="stylize: library style(s), NAME[,NAME...]")
+    au.add_argument("--copies", type=_positive_int, default=1, help="stylize: stylized copies per chosen image")
+    au.add_argument("--mix", type=_unit_float, default=1.0, help="stylize: share of the images given copies (0-1]")
+    au.add_argument("--strength", type=_unit_float, default=1.0, help="stylize: how much of the style (0-1)")
+    au.add_argument("--originals", action=argparse.BooleanOptionalAction, default=True,
+                    help="copy the source images into --out as well (default: yes)")  # fmt: skip
+    au.add_argument("--per-class", type=_positive_int, help="generate: images per class")
     ab = au.add_mutually_exclusive_group()
-    ab.add_argument("--minutes", type=_positive_float, help="budget per class generator")
-    ab.add_argument("--steps", type=_positive_int, help="steps per class generator")
-    au.add_argument("--size", type=int, choices=[32, 64, 128, 256], default=64)
+    ab.add_argument("--minutes", type=_positive_float, help="budget per class generator, or for learning --look")
+    ab.add_argument("--steps", type=_positive_int, help="steps per class generator, or for learning --look")
+    au.add_argument("--size", type=int, choices=[32, 64, 128, 256], default=64, help="generate: image size")
     au.add_argument("--seed", type=int, default=0)
     au.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     au.add_argument("--quiet", action="store_true")

@@ -164,10 +164,12 @@ def gan(args: argparse.Namespace) -> int:
 
 
 def augment(args: argparse.Namespace) -> int:
-    from .gan import augment
+    from .augment import augment
 
-    out = augment(args.dataset_dir, args.out, args.per_class, mode=args.mode, style=args.style, minutes=args.minutes,
-                  steps=args.steps, size=args.size, seed=args.seed, quiet=args.quiet, recipe=_overrides(args.set))  # fmt: skip
+    out = augment(args.dataset_dir, args.out, mode=args.mode, styles=args.style, look=args.look, copies=args.copies,
+                  mix=args.mix, strength=args.strength, originals=args.originals, per_class=args.per_class,
+                  minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed, quiet=args.quiet,
+                  recipe=_overrides(args.set))  # fmt: skip
     print(f"written to {out} (manifest: {out / 'manifest.jsonl'})")
     return 0
 

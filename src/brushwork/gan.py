@@ -1,26 +1,21 @@
-"""Generating new images: train an unconditional GAN on a folder, sample it, evaluate it,
-and enlarge a class-per-folder dataset (``augment``). Models live in the library under
+"""Generating new images: train an unconditional GAN on a folder, sample it and evaluate it
+(``augment.py`` uses it to enlarge a class-per-folder dataset). Models live in the library under
 ``<BRUSHWORK_HOME>/gans/<name>/`` in the same self-describing format as styles."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from .data import ImageBank, relative_crops
 from .errors import BrushworkError, StyleNotFoundError, warn
 from .io import (
-    IMAGE_SUFFIXES,
-    list_images,
     load_folder,
-    load_image,
     save_image_atomic,
     tensor_to_pil,
     write_text_atomic,
@@ -180,77 +175,3 @@ def format_report(r: dict[str, Any]) -> str:
         f"frame: {r['frame']:+.1f} levels at the border against the real crops'; checkerboard: "
         f"{r['checkerboard']:.2f}x the real crops' power at a 2-px period"
     )
-
-
-def _unused_name(base: str) -> str:
-    """``base`` made a valid library name, with -2, -3, ... added if a model or run has it:
-    augmenting twice never collides with (or overwrites) an earlier run's class generators."""
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base)[:56]
-    name, n = base, 1
-    while (gans_dir() / name).exists() or (runs_dir() / f"gan-{name}").exists():
-        n += 1
-        name = f"{base}-{n}"
-    return check_name(name)
-
-
-def augment(
-    dataset_dir: PathLike, out_dir: PathLike, per_class: int, mode: str = "generate", style: str | None = None,
-    minutes: float | None = None, steps: int | None = None, size: int = 64, seed: int = 0, quiet: bool = False,
-    recipe: dict[str, Any] | None = None,
-) -> Path:  # fmt: skip
-    """Write ``per_class`` synthetic images per class folder of ``dataset_dir`` into
-    ``out_dir`` (same layout) plus ``manifest.jsonl``. The source is never modified."""
-    src, out = Path(dataset_dir).resolve(), Path(out_dir).resolve()
-    if out == src or src in out.parents or out in src.parents:
-        raise BrushworkError(f"--out {out} overlaps the source dataset {src}; choose a folder outside it")
-    if mode not in ("generate", "stylize"):
-        raise BrushworkError(f"unknown mode {mode!r} (use generate or stylize)")
-    if mode == "stylize" and not style:
-        raise BrushworkError("--mode stylize needs --style NAME")
-    classes = sorted(p for p in src.iterdir() if p.is_dir() and list_images(p))
-    if not classes:
-        raise BrushworkError(f"{src}: expected one sub-folder of images per class ({', '.join(IMAGE_SUFFIXES)})")
-    manifest = out / "manifest.jsonl"
-    if manifest.exists():
-        raise BrushworkError(f"{manifest} already exists; choose an empty --out")
-    rows: list[dict[str, Any]] = []
-    if mode == "stylize":
-        from .stylizer import Stylizer
-
-        st = Stylizer.load(style)  # type: ignore[arg-type]
-    for cls in tqdm(classes, desc="augment", unit="class", disable=quiet):
-        files = list_images(cls)
-        if mode == "generate":
-            model = _unused_name(f"augment-{out.name}-{cls.name}-{seed}")
-            path = train_gan(cls, name=model, size=size, minutes=minutes, steps=steps, seed=seed, quiet=True,
-                             recipe=recipe, evaluate_after=False)  # fmt: skip
-            for i, img in enumerate(generate(path, per_class, seed=seed)):
-                dest = out / cls.name / f"synthetic_{i:05d}.png"
-                save_image_atomic(tensor_to_pil(img), dest)
-                rows.append(
-                    {
-                        "file": str(dest.relative_to(out)),
-                        "class": cls.name,
-                        "synthetic": True,
-                        "model": str(path),
-                        "seed": seed,
-                        "index": i,
-                    }
-                )
-        else:
-            for i in range(per_class):
-                f = files[i % len(files)]
-                dest = out / cls.name / f"{f.stem}_styled_{i:05d}.png"
-                save_image_atomic(st(load_image(f)), dest)
-                rows.append(
-                    {
-                        "file": str(dest.relative_to(out)),
-                        "class": cls.name,
-                        "synthetic": True,
-                        "model": str(st.path),
-                        "source": str(f),
-                        "seed": seed,
-                    }
-                )
-    write_text_atomic(manifest, "".join(json.dumps(r) + "\n" for r in rows))
-    return out

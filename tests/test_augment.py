@@ -1,0 +1,162 @@
+"""Dataset augmentation: stylized copies (library styles, or a look learned from a folder),
+generated images, the manifest, and the on-the-fly transform."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_images
+from PIL import Image
+
+from brushwork import library, nets
+from brushwork.augment import StyleAugment, augment
+from brushwork.cli import main
+from brushwork.errors import BrushworkError
+from brushwork.stylefile import save_style
+
+LITE = {"ngf": 4, "n_blocks": 1, "lut_size": 5}
+GAN_TINY = {"width": 4, "z_dim": 8, "batch": 4, "sample_every": 2, "checkpoint_every": 2, "precision": "fp32",
+            "max_side": 64}  # fmt: skip
+
+
+def rows_of(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    make_images(data / "cats", 3, seed=1)
+    make_images(data / "dogs", 2, seed=2)
+    return data
+
+
+@pytest.fixture
+def two_styles() -> list[str]:
+    """Two lite styles in the library, their weights moved off the identity (two seeds)."""
+    for seed, name in ((0, "warm"), (1, "cold")):
+        torch.manual_seed(seed)
+        g = nets.create("generator", "lite", **LITE)
+        with torch.no_grad():
+            for p in g.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        save_style(library.styles_dir() / name, "lite", LITE, g.state_dict(), {}, None)
+    return ["warm", "cold"]
+
+
+def test_stylize_with_library_styles(dataset: Path, two_styles: list[str], tmp_path: Path) -> None:
+    before = {p: p.read_bytes() for p in dataset.rglob("*.png")}
+    out = augment(dataset, tmp_path / "aug", styles=two_styles, copies=2, seed=3, quiet=True)
+    rows = rows_of(out)
+    originals = [r for r in rows if not r["synthetic"]]
+    styled = [r for r in rows if r["synthetic"]]
+    assert len(originals) == 5 and len(styled) == 10  # every image, twice
+    assert all((out / r["file"]).exists() for r in rows)
+    assert {r["class"] for r in styled} == {"cats", "dogs"}
+    assert all(Path(r["file"]).parts[0] == r["class"] for r in rows)  # class folders kept
+    assert {r["style"] for r in styled} <= set(two_styles)
+    # an original is byte for byte the source; a stylized copy is its source's size, not its pixels
+    r = originals[0]
+    assert (out / r["file"]).read_bytes() == Path(r["source"]).read_bytes()
+    s = styled[0]
+    a, b = Image.open(out / s["file"]), Image.open(s["source"])
+    assert a.size == b.size and not np.array_equal(np.asarray(a), np.asarray(b.convert("RGB")))
+    assert {p: p.read_bytes() for p in dataset.rglob("*.png")} == before  # the source is untouched
+    # the same seed again chooses the same styles for the same files
+    again = augment(dataset, tmp_path / "aug2", styles=two_styles, copies=2, seed=3, quiet=True)
+    assert [(r["file"], r.get("style")) for r in rows_of(again)] == [(r["file"], r.get("style")) for r in rows]
+
+
+def test_stylize_mix_no_originals_and_refusals(dataset: Path, two_styles: list[str], tmp_path: Path) -> None:
+    out = augment(dataset, tmp_path / "half", styles=["warm"], mix=0.5, originals=False, seed=0, quiet=True)
+    rows = rows_of(out)
+    assert all(r["synthetic"] for r in rows) and 0 < len(rows) < 5
+    with pytest.raises(BrushworkError, match="overlaps the source"):
+        augment(dataset, dataset / "more", styles=["warm"])
+    with pytest.raises(BrushworkError, match="not empty"):
+        augment(dataset, out, styles=["warm"])  # nothing already there is replaced
+    with pytest.raises(BrushworkError, match="--style NAME"):
+        augment(dataset, tmp_path / "x", mode="stylize")
+    with pytest.raises(BrushworkError, match="no-such-style"):
+        augment(dataset, tmp_path / "y", styles=["warm", "no-such-style"])
+    with pytest.raises(BrushworkError, match="one sub-folder of images per class"):
+        augment(dataset / "cats", tmp_path / "z", styles=["warm"])
+
+
+def test_stylize_skips_an_unreadable_file_and_reports_it(
+    dataset: Path, two_styles: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (dataset / "cats" / "broken.png").write_bytes(b"not a png")
+    out = augment(dataset, tmp_path / "aug", styles=["cold"], originals=False, quiet=True)
+    assert len(rows_of(out)) == 5  # the five readable images
+    assert "broken.png" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_learns_a_look_from_a_folder_then_stylizes(dataset: Path, tmp_path: Path) -> None:
+    look = make_images(tmp_path / "scans", 3, seed=9, tint=(40, 40, -60))
+    code = main(["augment", str(dataset), "--out", str(tmp_path / "aug"), "--mode", "stylize", "--look", str(look),
+                 "--steps", "2", "--set", "generator_kwargs={\"ngf\": 4, \"n_blocks\": 1, \"lut_size\": 5}",
+                 "--set", "max_side=64", "--set", "report=false", "--set", "precision=\"fp32\"", "--quiet"])  # fmt: skip
+    assert code == 0
+    rows = rows_of(tmp_path / "aug")
+    styled = [r for r in rows if r["synthetic"]]
+    assert len(styled) == 5 and {r["style"] for r in styled} == {"look-scans"}
+    assert (Path(styled[0]["style_path"]) / "style.json").exists()  # the learned look stays in the library
+
+
+def test_style_augment_transform(two_styles: list[str]) -> None:
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 56, 3), dtype=np.uint8))
+
+    def draws(aug: StyleAugment) -> list[bytes]:
+        return [np.asarray(aug(img)).tobytes() for _ in range(6)]
+
+    a = StyleAugment(two_styles, p=0.5, strength=(0.5, 1.0), seed=7)
+    b = StyleAugment(two_styles, p=0.5, strength=(0.5, 1.0), seed=7)
+    out_a = draws(a)
+    assert out_a == draws(b)  # same seed, same images
+    plain = np.asarray(img).tobytes()
+    assert plain in out_a and any(o != plain for o in out_a)  # p=0.5: some kept, some stylized
+    assert all(np.asarray(StyleAugment(["warm"], p=0.0)(img)).tobytes() == plain for _ in range(3))
+    t = torch.rand(3, 24, 32) * 2 - 1  # tensors in, tensors out
+    y = StyleAugment(["warm"], p=1.0)(t)
+    assert torch.is_tensor(y) and y.shape == t.shape
+    with pytest.raises(BrushworkError, match="strength"):
+        StyleAugment(["warm"], strength=(0.8, 0.2))
+
+
+def test_style_augment_in_data_loader_workers(two_styles: list[str]) -> None:
+    class Images(torch.utils.data.Dataset[torch.Tensor]):
+        def __len__(self) -> int:
+            return 8
+
+        def __getitem__(self, i: int) -> torch.Tensor:
+            return aug(torch.zeros(3, 16, 16))
+
+    aug = StyleAugment(two_styles, p=0.5, seed=1)
+    loader = torch.utils.data.DataLoader(Images(), batch_size=1, num_workers=2)
+    first = [b.sum().item() for b in loader]
+    assert first == [b.sum().item() for b in loader]  # reproducible with workers
+    per_worker = first[0::2], first[1::2]  # workers take alternate items: their streams differ
+    assert per_worker[0] != per_worker[1]
+
+
+def test_generate_layout_manifest_and_unique_models(dataset: Path, tmp_path: Path) -> None:
+    out = augment(dataset, tmp_path / "aug", mode="generate", per_class=2, steps=2, size=32, quiet=True,
+                  recipe=GAN_TINY, originals=False)  # fmt: skip
+    rows = rows_of(out)
+    assert len(rows) == 4 and {r["class"] for r in rows} == {"cats", "dogs"}
+    assert all(r["synthetic"] and r["model"] and "seed" in r for r in rows)
+    assert all((out / r["file"]).exists() for r in rows)
+    # the same dataset augmented again into a folder of the same name: new class generators
+    again = augment(dataset, tmp_path / "other" / "aug", mode="generate", per_class=1, steps=1, size=32,
+                    quiet=True, recipe=GAN_TINY)  # fmt: skip
+    models = {r["model"] for r in rows_of(again) if r["synthetic"]}
+    assert models.isdisjoint(r["model"] for r in rows) and len(models) == 2
+    assert sum(not r["synthetic"] for r in rows_of(again)) == 5
+    with pytest.raises(BrushworkError, match="--per-class"):
+        augment(dataset, tmp_path / "none", mode="generate")
