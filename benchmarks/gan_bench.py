@@ -130,18 +130,22 @@ def fit_eval(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tenso
 
 
 def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) -> dict:
-    from brushwork.gan import augment
+    """Real only, and real plus generated images from ``augment --mode generate`` (class GANs
+    trained once per seed): its first ``synth`` samples per class (``--oversample 1``), the
+    ``synth`` most clearly of their class among 4x as many (the default, ``--oversample 4``),
+    and fewer: the ``per_class_real`` most clearly of their class among 4x as many."""
+    from brushwork.augment import _class_probabilities, augment
+    from brushwork.io import load_image, pil_to_tensor
 
     gen = torch.Generator().manual_seed(0)
     test_x = torch.cat([shapes(200, c, gen) for c in range(3)])
     test_y = torch.arange(3).repeat_interleave(200)
-    rows = {"real only": [], "real + augment": []}
+    rows: dict[str, list[float]] = {}
     for seed in range(seeds):
         g = torch.Generator().manual_seed(100 + seed)
         real = [shapes(per_class_real, c, g) for c in range(3)]
         x = torch.cat(real)
         y = torch.arange(3).repeat_interleave(per_class_real)
-        rows["real only"].append(fit_eval(x, y, test_x, test_y, seed))
         with tempfile.TemporaryDirectory() as tmp:
             # the class generators stay out of the user's library
             os.environ["BRUSHWORK_HOME"] = str(Path(tmp) / "home")
@@ -149,22 +153,34 @@ def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) 
             for c, imgs in enumerate(real):
                 for i, t in enumerate(imgs):
                     save_image_atomic(tensor_to_pil(t), data / f"class{c}" / f"{i}.png")
-            out = augment(data, Path(tmp) / "aug", synth, minutes=minutes, size=32, seed=seed, quiet=True)
-            from brushwork.io import load_image, pil_to_tensor
-
-            sx = [
+            out = augment(data, Path(tmp) / "aug", mode="generate", per_class=4 * synth, oversample=1,
+                          minutes=minutes, size=32, seed=seed, quiet=True, originals=False)  # fmt: skip
+            cands = [
                 torch.stack([pil_to_tensor(load_image(p)) for p in sorted((out / f"class{c}").glob("*.png"))])
                 for c in range(3)
             ]
-        xa = torch.cat([x, *sx])
-        ya = torch.cat([y, torch.arange(3).repeat_interleave(synth)])
-        rows["real + augment"].append(fit_eval(xa, ya, test_x, test_y, seed))
-        print(
-            f"seed {seed}: real only {rows['real only'][-1]:.3f}, + augment {rows['real + augment'][-1]:.3f}",
-            flush=True,
-        )
+            probs = _class_probabilities(sorted(data.iterdir()), cands, 32)
+        variants = {
+            "real only": [],
+            f"+ {synth} generated": [cs[:synth] for cs in cands],
+            f"+ {synth} of {4 * synth}, by class probability": [
+                cs[p.argsort(descending=True)[:synth]] for cs, p in zip(cands, probs, strict=True)
+            ],
+            f"+ {per_class_real} of {4 * per_class_real}, by class probability": [
+                cs[: 4 * per_class_real][p[: 4 * per_class_real].argsort(descending=True)[:per_class_real]]
+                for cs, p in zip(cands, probs, strict=True)
+            ],
+        }
+        line = []
+        for name, extra in variants.items():
+            xa = torch.cat([x, *extra])
+            ya = torch.cat([y, *[torch.full((len(e),), c) for c, e in enumerate(extra)]])
+            acc = fit_eval(xa, ya, test_x, test_y, seed)
+            rows.setdefault(name, []).append(acc)
+            line.append(f"{name} {acc:.3f}")
+        print(f"seed {seed}: " + ", ".join(line), flush=True)
     for k, v in rows.items():
-        print(f"{k:16s} accuracy {statistics.mean(v):.3f} +- {statistics.pstdev(v):.3f} over {len(v)} seeds")
+        print(f"{k:40s} accuracy {statistics.mean(v):.3f} +- {statistics.pstdev(v):.3f} over {len(v)} seeds")
     return rows
 
 

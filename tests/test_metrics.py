@@ -82,3 +82,15 @@ def test_patch_c2st_tells_sets_apart_only_when_they_differ() -> None:
     assert same < 0.65, same
     assert differ > 0.9, differ
     assert patch_c2st(a, lined, size=24, patches=128, steps=80, seeds=1) == differ
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians() -> None:
+    from brushwork.metrics import frechet_distance
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(20000, 4, generator=gen)
+    b = torch.randn(20000, 4, generator=gen) * 2 + torch.tensor([1.0, 0.0, 2.0, 0.0])
+    # N(0, I) to N(m, 4I): |m|^2 + D (1 + 4 - 2 * 2) = 5 + 4
+    assert abs(frechet_distance(a, b) - 9.0) < 0.3
+    assert frechet_distance(a, a) < 1e-6
+    assert frechet_distance(a, b) == frechet_distance(a, b)  # deterministic

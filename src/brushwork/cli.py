@@ -169,9 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     gs.add_argument("--seed", type=int, default=0)
     gs.add_argument("--truncation", type=_positive_float)
     gs.add_argument("--interpolate", action="store_true", help="a grid and a GIF walking between n random points")
-    ge = gsub.add_parser("eval", help="sliced-Wasserstein distance and memorisation check")
+    ge = gsub.add_parser("eval", help="distances to the set (patch SWD, Frechet), copies, frame and grid")
     ge.add_argument("name")
     ge.add_argument("--images", help="training images (default: the folder it was trained on)")
+    ge.add_argument("--samples", type=_positive_int, default=256, help="generated and real images compared")
 
     au = sub.add_parser(
         "augment", help="enlarge a class-per-folder dataset: re-render it in learned looks, or generate images"
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--originals", action=argparse.BooleanOptionalAction, default=True,
                     help="copy the source images into --out as well (default: yes)")  # fmt: skip
     au.add_argument("--per-class", type=_positive_int, help="generate: images per class")
+    au.add_argument("--oversample", type=_positive_int, default=4,
+                    help="generate: keep the per-class images most clearly of their class among this many times as many")  # fmt: skip
     ab = au.add_mutually_exclusive_group()
     ab.add_argument("--minutes", type=_positive_float, help="budget per class generator, or for learning --look")
     ab.add_argument("--steps", type=_positive_int, help="steps per class generator, or for learning --look")

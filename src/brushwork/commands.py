@@ -159,17 +159,19 @@ def gan(args: argparse.Namespace) -> int:
         )
         print(f"{len(files)} written to {args.out}")
     else:
-        print(gan.format_report(gan.evaluate(args.name, args.images)))
+        print(gan.format_report(gan.evaluate(args.name, args.images, n=args.samples)))
     return 0
 
 
 def augment(args: argparse.Namespace) -> int:
     from .augment import augment
 
-    out = augment(args.dataset_dir, args.out, mode=args.mode, styles=args.style, look=args.look, copies=args.copies,
-                  mix=args.mix, strength=args.strength, originals=args.originals, per_class=args.per_class,
-                  minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed, quiet=args.quiet,
-                  recipe=_overrides(args.set))  # fmt: skip
+    out = augment(
+        args.dataset_dir, args.out, mode=args.mode, styles=args.style, look=args.look, copies=args.copies,
+        mix=args.mix, strength=args.strength, originals=args.originals, per_class=args.per_class,
+        oversample=args.oversample, minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed,
+        quiet=args.quiet, recipe=_overrides(args.set),
+    )  # fmt: skip
     print(f"written to {out} (manifest: {out / 'manifest.jsonl'})")
     return 0
 

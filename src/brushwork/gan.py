@@ -21,7 +21,7 @@ from .io import (
     write_text_atomic,
 )
 from .library import check_name, home, runs_dir
-from .metrics import grid_artifacts, nearest_distances, swd_distance
+from .metrics import frechet_distance, grid_artifacts, nearest_distances, swd_distance
 from .stylefile import is_style_dir, load_model, read_meta
 from .training.distributed import rank
 from .training.gan import default_gan_recipe, sample_noise, train_gan_run
@@ -141,8 +141,12 @@ def real_crops(bank: ImageBank, size: int, n: int, seed: int = 0) -> torch.Tenso
 
 
 def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int = 256, seed: int = 0) -> dict[str, Any]:
-    """Sliced-Wasserstein distance to real crops, a memorisation check, and the artefacts of
-    generated images (a frame, a checkerboard) against real crops."""
+    """Distances to real crops: the sliced-Wasserstein distance of 7x7 patches and the
+    Frechet distance in frozen pretrained features (``nets.magenta.pooled_features``), each
+    beside the same distance between two sets of real crops (the floor); a memorisation check;
+    and the artefacts of generated images (a frame, a checkerboard) against real crops."""
+    from .nets.magenta import pooled_features
+
     path = resolve_gan(name_or_path)
     meta = read_meta(path)
     size = int(meta["generator"]["kwargs"]["size"])
@@ -151,14 +155,17 @@ def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int 
         raise BrushworkError("give the training images folder to evaluate against")
     bank = ImageBank(load_folder(src, max_side=512, what="training images").images, size)  # read once
     real = real_crops(bank, size, n, seed)
+    real2 = real_crops(bank, size, n, seed + 9)
     fake = generate(path, n, seed=seed + 1)
+    f_real, f_real2, f_fake = (pooled_features(x) for x in (real, real2, fake))
     train_imgs = torch.stack([F.interpolate(t[None], size=(size, size), mode="area")[0] for t in bank.tensors])
     nn_fake, idx = nearest_distances(fake, train_imgs)
     nn_real, _ = nearest_distances(real, train_imgs)  # real crops to their own sources: the "copy" scale
     return {
         "model": str(path), "size": size, "samples": n,
         "swd_x1000": swd_distance(fake, real, seed),
-        "swd_real_vs_real_x1000": swd_distance(real_crops(bank, size, n, seed + 9), real, seed),
+        "swd_real_vs_real_x1000": swd_distance(real2, real, seed),
+        "fd": frechet_distance(f_fake, f_real), "fd_real_vs_real": frechet_distance(f_real2, f_real),
         "nearest_train_rms_median": nn_fake.median().item(),
         "nearest_train_rms_min": nn_fake.min().item(),
         "real_crop_to_source_rms_median": nn_real.median().item(),
@@ -170,6 +177,7 @@ def evaluate(name_or_path: PathLike, images_dir: PathLike | None = None, n: int 
 def format_report(r: dict[str, Any]) -> str:
     return (
         f"sliced Wasserstein (x1000): {r['swd_x1000']:.1f} (real vs real: {r['swd_real_vs_real_x1000']:.1f})\n"
+        f"Frechet distance, pretrained features: {r['fd']:.1f} (real vs real: {r['fd_real_vs_real']:.1f})\n"
         f"nearest training image, RMS: median {r['nearest_train_rms_median']:.3f}, min {r['nearest_train_rms_min']:.3f} "
         f"(a real crop to its own source: {r['real_crop_to_source_rms_median']:.3f}; samples far below that are copies)\n"
         f"frame: {r['frame']:+.1f} levels at the border against the real crops'; checkerboard: "

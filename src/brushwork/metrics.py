@@ -170,3 +170,19 @@ def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> 
     f_s, c_s = measure(samples.float())
     f_r, c_r = measure(real.float())
     return {"frame": f_s - f_r, "checkerboard": c_s / max(c_r, 1e-12)}
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The Frechet distance between Gaussians fitted to two feature sets [N, D] and [M, D]:
+    |mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a^1/2 C_b C_a^1/2)^1/2). Biased upwards at small N;
+    compare it with the same count of real against real."""
+    a, b = a.double(), b.double()
+    ca, cb = torch.cov(a.T), torch.cov(b.T)
+
+    def sqrtm(m: torch.Tensor) -> torch.Tensor:
+        w, v = torch.linalg.eigh((m + m.T) / 2)
+        return (v * w.clamp_min(0).sqrt()) @ v.T
+
+    ra = sqrtm(ca)
+    cross = torch.linalg.eigvalsh(ra @ cb @ ra).clamp_min(0).sqrt().sum()
+    return float((a.mean(0) - b.mean(0)).square().sum() + ca.trace() + cb.trace() - 2 * cross)

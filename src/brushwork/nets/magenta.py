@@ -176,6 +176,16 @@ def mean_style_vector(images: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([enc(t[None].cpu())[0] for t in images]).mean(0)
 
 
+@torch.no_grad()
+def pooled_features(images: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """The style predictor's pooled MobileNetV2 features ([B, 1280], before its bottleneck) of
+    [B, 3, H, W] images in [-1, 1] (their centre squares at 256 px): a frozen pretrained
+    feature space for probes and Frechet distances, shipped with the package."""
+    enc = style_encoder()
+    name = next(out for op, _, out, _ in enc.nodes if op == "GlobalAveragePool")
+    return torch.cat([enc.run(images[i : i + batch].cpu())[name].flatten(1) for i in range(0, len(images), batch)])
+
+
 @functools.cache
 def transfer_weights() -> dict[str, torch.Tensor]:
     """The transfer network's convolutions, keyed ``<layer>.weight`` / ``<layer>.bias`` with
