@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from . import dcgan, lite, painter, patchgan, resnet  # noqa: F401  (registers the families)
+from . import dcgan, fastgan, lite, painter, patchgan, resnet  # noqa: F401  (registers the families)
 from .contract import StyleGenerator
 from .registry import create, create_generator, full_kwargs, generator_class, names, register, upgrade_kwargs
 

@@ -41,7 +41,7 @@ from .recipe import RecipeBase
 
 @dataclass
 class GanRecipe(RecipeBase):
-    arch: str = "dcgan"  # or "mlp", the textbook baseline
+    arch: str = "dcgan"  # "fastgan" (skip-layer excitation, self-supervised D) or "mlp", the textbook baseline
     size: int = 64
     z_dim: int = 128
     width: int = 64  # ngf/ndf for dcgan, hidden units / 8 for mlp
@@ -55,6 +55,7 @@ class GanRecipe(RecipeBase):
     lambda_r1: float = 0.0
     r1_every: int = 4  # lazy R1 (StyleGAN2): every k-th D step, weight scaled by k
     lambda_gp: float = 10.0
+    lambda_recon: float = 1.0  # a discriminator's self-supervised reconstruction (fastgan)
     diffaug: str = ""
     crop_scale: tuple[float, float] = (0.5, 1.0)
     ema_decay: float = 0.999
@@ -80,6 +81,8 @@ class GanRecipe(RecipeBase):
                 "size": self.size,
                 "hidden": self.width * 8,
             }
+        if self.arch == "fastgan":
+            return {"size": self.size, "z_dim": self.z_dim, "ngf": self.width}, {"size": self.size, "ndf": self.width}
         return {
             "size": self.size,
             "z_dim": self.z_dim,
@@ -185,6 +188,7 @@ def _step_function(
     """One GAN training step: the discriminator on real crops and fakes (DiffAugment on both),
     then the generator."""
     policy = parse_policy(r.diffaug)
+    reconstruct = getattr(d, "reconstruction_loss", None) if r.lambda_recon > 0 else None
 
     def aug(x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, policy, pad="zeros") if policy else x
@@ -205,6 +209,10 @@ def _step_function(
             loss_d, stats = discriminator_objective(
                 r.loss, d_outputs, real, fake.detach().float(), r.lambda_gp, lazy_r1, r.r1_every
             )
+            if reconstruct is not None:  # the discriminator's self-supervised task, on real images
+                recon = reconstruct(aug(real), gen)
+                loss_d = loss_d + r.lambda_recon * recon
+                stats["recon"] = recon.item()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         ranks.average_grads([d])
