@@ -3,7 +3,7 @@ data, loss (least squares) and wall-clock budget, on crops of the Van Gogh paint
 small usefulness test of ``augment`` for a classifier trained on few labelled images.
 
     python benchmarks/gan_bench.py --minutes 30 --sizes 128 --archs fastgan   # SWD over time, FD, grids
-    python benchmarks/gan_bench.py --usefulness --minutes 2         # augment vs no augment
+    python benchmarks/gan_bench.py --usefulness --minutes 1 --archs dcgan   # augment vs no augment
 
 SWD is the multi-scale patch sliced-Wasserstein distance (x1000) between 256 samples and
 256 real crops, FD the Frechet distance in the style predictor's pooled MobileNetV2 features;
@@ -129,12 +129,10 @@ def fit_eval(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tenso
         return (net(xt).argmax(1) == yt).float().mean().item()
 
 
-def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) -> dict:
+def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int, arch: str) -> dict:
     """Real only, and real plus generated images from ``augment --mode generate`` (class GANs
-    trained once per seed): its first ``synth`` samples per class (``--oversample 1``), the
-    ``synth`` most clearly of their class among 4x as many (the default, ``--oversample 4``),
-    and fewer: the ``per_class_real`` most clearly of their class among 4x as many."""
-    from brushwork.augment import _class_probabilities, augment
+    trained once per seed): ``synth`` per class, and fewer (as many as the real ones)."""
+    from brushwork.augment import augment
     from brushwork.io import load_image, pil_to_tensor
 
     gen = torch.Generator().manual_seed(0)
@@ -153,23 +151,17 @@ def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int) 
             for c, imgs in enumerate(real):
                 for i, t in enumerate(imgs):
                     save_image_atomic(tensor_to_pil(t), data / f"class{c}" / f"{i}.png")
-            out = augment(data, Path(tmp) / "aug", mode="generate", per_class=4 * synth, oversample=1,
-                          minutes=minutes, size=32, seed=seed, quiet=True, originals=False)  # fmt: skip
+            out = augment(data, Path(tmp) / "aug", mode="generate", per_class=synth,
+                          minutes=minutes, size=32, seed=seed, quiet=True, originals=False,
+                          recipe={"arch": arch})  # fmt: skip
             cands = [
                 torch.stack([pil_to_tensor(load_image(p)) for p in sorted((out / f"class{c}").glob("*.png"))])
                 for c in range(3)
             ]
-            probs = _class_probabilities(sorted(data.iterdir()), cands, 32)
         variants = {
             "real only": [],
             f"+ {synth} generated": [cs[:synth] for cs in cands],
-            f"+ {synth} of {4 * synth}, by class probability": [
-                cs[p.argsort(descending=True)[:synth]] for cs, p in zip(cands, probs, strict=True)
-            ],
-            f"+ {per_class_real} of {4 * per_class_real}, by class probability": [
-                cs[: 4 * per_class_real][p[: 4 * per_class_real].argsort(descending=True)[:per_class_real]]
-                for cs, p in zip(cands, probs, strict=True)
-            ],
+            f"+ {per_class_real} generated": [cs[:per_class_real] for cs in cands],
         }
         line = []
         for name, extra in variants.items():
@@ -200,8 +192,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(torch.get_num_threads())
     if args.usefulness:
-        res = run_usefulness(args.minutes, args.per_class, args.synthetic, args.seeds)
-        name = "usefulness.json"
+        arch = args.archs.split(",")[0]
+        res = run_usefulness(args.minutes, args.per_class, args.synthetic, args.seeds, arch)
+        name = f"usefulness_{arch}.json"
     else:
         res = run_quality(args.minutes, [int(s) for s in args.sizes.split(",")], args.out, args.images,
                           args.archs.split(","), args.seed)  # fmt: skip

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from .errors import BrushworkError, ImageReadError, warn
@@ -129,7 +128,7 @@ def augment(
     dataset_dir: PathLike, out_dir: PathLike, *, mode: str = "stylize", styles: Sequence[str] = (),
     look: PathLike | None = None, copies: int = 1, mix: float = 1.0, strength: float = 1.0,
     originals: bool = True, per_class: int | None = None, minutes: float | None = None,
-    steps: int | None = None, size: int = 64, oversample: int = 4, seed: int = 0, quiet: bool = False,
+    steps: int | None = None, size: int = 64, seed: int = 0, quiet: bool = False,
     recipe: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
     """Write an enlarged copy of the class-per-folder ``dataset_dir`` to ``out_dir`` (same
@@ -140,9 +139,7 @@ def augment(
     with ``seed``), each in a style drawn at random among ``styles`` (library names) and, with
     ``look``, the look learned from that folder first (``minutes``/``steps`` its budget).
     ``generate``: ``per_class`` images per class from a GAN trained on that class
-    (``minutes``/``steps`` each, at ``size`` px): of ``oversample`` times as many samples, those
-    that a linear probe on pretrained features, fitted to the real classes, finds most clearly
-    of their own class (``class_probability`` in the manifest; 1 keeps the first samples). ``originals`` copies the source images too,
+    (``minutes``/``steps`` each, at ``size`` px). ``originals`` copies the source images too,
     so that ``out_dir`` is a complete training set."""
     src, out = Path(dataset_dir).resolve(), Path(out_dir).resolve()
     if mode not in ("generate", "stylize"):
@@ -161,7 +158,7 @@ def augment(
     else:
         if not per_class:
             raise BrushworkError("--mode generate needs --per-class N (images to generate per class)")
-        rows += _generate(out, classes, per_class, minutes, steps, size, seed, recipe, quiet, oversample)
+        rows += _generate(out, classes, per_class, minutes, steps, size, seed, recipe, quiet)
     write_text_atomic(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     if failures:
         warn(f"{len(failures)} file(s) skipped:\n  " + "\n  ".join(failures))
@@ -224,69 +221,19 @@ def _stylize(
 
 def _generate(
     out: Path, classes: list[Path], per_class: int, minutes: float | None, steps: int | None, size: int,
-    seed: int, recipe: dict[str, Any] | None, quiet: bool, oversample: int,
+    seed: int, recipe: dict[str, Any] | None, quiet: bool,
 ) -> list[dict[str, Any]]:  # fmt: skip
     from .gan import gans_dir, generate, train_gan
 
-    models = []
+    rows = []
     for cls in tqdm(classes, desc="generate", unit="class", disable=quiet):
         model = unused_name(f"augment-{out.name}-{cls.name}-{seed}",
                             lambda n: (gans_dir() / n).exists() or (runs_dir() / f"gan-{n}").exists())  # fmt: skip
-        models.append(train_gan(cls, name=model, size=size, minutes=minutes, steps=steps, seed=seed, quiet=True,
-                                recipe=recipe, evaluate_after=False))  # fmt: skip
-    candidates = [generate(path, per_class * oversample, seed=seed) for path in models]
-    scores = _class_probabilities(classes, candidates, size) if oversample > 1 and len(classes) > 1 else None
-    rows = []
-    for c, (cls, path) in enumerate(zip(classes, models, strict=True)):
-        order = list(range(per_class)) if scores is None else scores[c].argsort(descending=True)[:per_class].tolist()
-        for i, k in enumerate(order):
+        path = train_gan(cls, name=model, size=size, minutes=minutes, steps=steps, seed=seed, quiet=True,
+                         recipe=recipe, evaluate_after=False)  # fmt: skip
+        for i, img in enumerate(generate(path, per_class, seed=seed)):
             dest = out / cls.name / f"synthetic_{i:05d}.png"
-            save_image_atomic(tensor_to_pil(candidates[c][k]), dest)
-            row = {"file": str(dest.relative_to(out)), "class": cls.name, "synthetic": True, "model": str(path),
-                   "seed": seed, "index": k}  # fmt: skip
-            if scores is not None:
-                row["class_probability"] = round(float(scores[c][k]), 4)
-            rows.append(row)
+            save_image_atomic(tensor_to_pil(img), dest)
+            rows.append({"file": str(dest.relative_to(out)), "class": cls.name, "synthetic": True,
+                         "model": str(path), "seed": seed, "index": i})  # fmt: skip
     return rows
-
-
-def _square(t: torch.Tensor, size: int) -> torch.Tensor:
-    h, w = t.shape[-2:]
-    s = min(h, w)
-    t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-    return F.interpolate(t[None], size=(size, size), mode="area")[0]
-
-
-def _class_probabilities(classes: list[Path], candidates: list[torch.Tensor], size: int) -> list[torch.Tensor]:
-    """For each class's generated candidates, the probability of their own class under a
-    linear probe on frozen pretrained features (``nets.magenta.pooled_features``) fitted to
-    the real images (and their mirror images): how clearly a sample shows its class rather
-    than another's or none."""
-    from .data import ImageBank
-    from .io import load_folder
-    from .nets.magenta import pooled_features
-
-    xs, ys = [], []
-    for c, cls in enumerate(classes):
-        real = torch.stack(
-            [_square(t, size) for t in ImageBank(load_folder(cls, max_side=4 * size).images, size).tensors[:256]]
-        )
-        xs += [real, real.flip(-1)]
-        ys.append(torch.full((2 * len(real),), c))
-    feats, labels = pooled_features(torch.cat(xs)), torch.cat(ys)
-    mu, sd = feats.mean(0), feats.std(0) + 1e-4
-    probe = torch.nn.Linear(feats.shape[1], len(classes))
-    torch.nn.init.zeros_(probe.weight)  # a convex problem: a fixed start, the same fit every time
-    torch.nn.init.zeros_(probe.bias)
-    opt = torch.optim.LBFGS(probe.parameters(), max_iter=200, line_search_fn="strong_wolfe")
-    z = (feats - mu) / sd
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(probe(z), labels) + 1e-2 * probe.weight.square().sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    with torch.no_grad():
-        return [probe((pooled_features(x) - mu) / sd).softmax(1)[:, c] for c, x in enumerate(candidates)]

@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     gb.add_argument("--minutes", type=_positive_float, help="wall-clock budget (default 10)")
     gb.add_argument("--steps", type=_positive_int)
     gt.add_argument("--loss", choices=["lsgan", "vanilla", "hinge", "wgan-gp"], default="lsgan")
+    gt.add_argument("--arch", choices=["dcgan", "fastgan", "mlp"], default="dcgan",
+                    help="the generator/discriminator pair (mlp: the textbook baseline)")  # fmt: skip
     gt.add_argument("--seed", type=int, default=0)
     gt.add_argument("--resume", action="store_true")
     gt.add_argument("--device", default="auto")
@@ -188,8 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--originals", action=argparse.BooleanOptionalAction, default=True,
                     help="copy the source images into --out as well (default: yes)")  # fmt: skip
     au.add_argument("--per-class", type=_positive_int, help="generate: images per class")
-    au.add_argument("--oversample", type=_positive_int, default=4,
-                    help="generate: keep the per-class images most clearly of their class among this many times as many")  # fmt: skip
     ab = au.add_mutually_exclusive_group()
     ab.add_argument("--minutes", type=_positive_float, help="budget per class generator, or for learning --look")
     ab.add_argument("--steps", type=_positive_int, help="steps per class generator, or for learning --look")

@@ -150,7 +150,7 @@ def gan(args: argparse.Namespace) -> int:
     if args.gan_command == "train":
         path = gan.train_gan(args.images_dir, name=args.name, size=args.size, minutes=args.minutes, steps=args.steps,
                              loss=args.loss, seed=args.seed, device=args.device, resume=args.resume, quiet=args.quiet,
-                             recipe=_overrides(args.set))  # fmt: skip
+                             recipe=_overrides(args.set), arch=args.arch)  # fmt: skip
         if rank() == 0:
             print(f"GAN {args.name!r} saved to {path}")
     elif args.gan_command == "sample":
@@ -169,7 +169,7 @@ def augment(args: argparse.Namespace) -> int:
     out = augment(
         args.dataset_dir, args.out, mode=args.mode, styles=args.style, look=args.look, copies=args.copies,
         mix=args.mix, strength=args.strength, originals=args.originals, per_class=args.per_class,
-        oversample=args.oversample, minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed,
+        minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed,
         quiet=args.quiet, recipe=_overrides(args.set),
     )  # fmt: skip
     print(f"written to {out} (manifest: {out / 'manifest.jsonl'})")
