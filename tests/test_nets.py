@@ -17,6 +17,8 @@ TINY_KWARGS = {
     ("discriminator", "patchgan"): {"ndf": 8, "n_layers": 2, "scales": 2},
     ("noise_generator", "dcgan"): {"size": 16, "z_dim": 8, "ngf": 4},
     ("noise_generator", "mlp"): {"size": 16, "z_dim": 8, "hidden": 16},
+    ("noise_generator", "fastgan"): {"size": 16, "z_dim": 8, "ngf": 4},
+    ("image_discriminator", "fastgan"): {"size": 16, "ndf": 4},
     ("image_discriminator", "dcgan"): {"size": 16, "ndf": 4},
     ("image_discriminator", "mlp"): {"size": 16, "hidden": 16},
 }
@@ -158,9 +160,15 @@ def test_gan_nets_forward_backward(kind: str, name: str) -> None:
     net = nets.create(kind, name, **TINY_KWARGS[(kind, name)])
     x = torch.randn(3, 8) if kind == "noise_generator" else torch.rand(3, 3, 16, 16) * 2 - 1
     out = net(x)
-    assert out.shape == ((3, 3, 16, 16) if kind == "noise_generator" else (3,))
+    if kind == "noise_generator":
+        assert out.shape == (3, 3, 16, 16)
+    else:  # one score per image, or per patch
+        assert out.shape[0] == 3 and out.dim() in (1, 2)
     assert torch.isfinite(out).all()
-    out.square().mean().backward()
+    loss = out.square().mean()
+    if hasattr(net, "reconstruction_loss"):  # a discriminator's self-supervised decoders
+        loss = loss + net.reconstruction_loss(x, torch.Generator().manual_seed(0))
+    loss.backward()
     for pname, p in net.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches {pname}"
 
