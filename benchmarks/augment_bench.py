@@ -47,6 +47,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from brushwork.nets.magenta import pooled_features
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHOTOS = SHARED / "data" / "photos"
 SIDE = 256
@@ -139,19 +141,10 @@ def classic(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.stack(out)
 
 
-@torch.no_grad()
-def features(x: torch.Tensor) -> torch.Tensor:
-    from brushwork.nets.magenta import style_encoder
-
-    enc = style_encoder()
-    name = next(o for op, _, o, _ in enc.nodes if op == "GlobalAveragePool")
-    return torch.cat([enc.run(x[i : i + 16])[name].flatten(1) for i in range(0, len(x), 16)])
-
-
 def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[torch.Tensor, torch.Tensor]],
                  views: int, seed: int) -> dict[str, float]:  # fmt: skip
     gen = torch.Generator().manual_seed(seed)
-    f = torch.cat([features(classic(xtr, gen)) for _ in range(views)])
+    f = torch.cat([pooled_features(classic(xtr, gen)) for _ in range(views)])
     y = ytr.repeat(views)
     mu, sd = f.mean(0), f.std(0) + 1e-4
     torch.manual_seed(seed)
@@ -167,7 +160,9 @@ def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[to
 
     opt.step(closure)
     with torch.no_grad():
-        return {k: (lin((features(x) - mu) / sd).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()}
+        return {
+            k: (lin((pooled_features(x) - mu) / sd).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()
+        }
 
 
 def small_cnn() -> nn.Module:
