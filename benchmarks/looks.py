@@ -174,14 +174,15 @@ EXTRA_LOOKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 _RANDOM_LOOKS = Path(__file__).resolve().parents[2] / "shared" / "looks"
 
 
-def random_look(seed: int) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]:
-    """The look of ``seed`` from ``shared/looks/random_looks.py`` as a function of a
-    [3, H, W] tensor in [-1, 1] (same range out), and its description."""
+def random_look(seed: int, preset: bool = False) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]:
+    """The look of ``seed`` from ``shared/looks/random_looks.py`` (``make_look``, or with
+    ``preset`` the mild photo presets of ``make_preset``) as a function of a [3, H, W] tensor
+    in [-1, 1] (same range out), and its description."""
     if str(_RANDOM_LOOKS) not in sys.path:
         sys.path.insert(0, str(_RANDOM_LOOKS))
-    from random_looks import make_look
+    from random_looks import make_look, make_preset
 
-    look = make_look(seed)
+    look = make_preset(seed) if preset else make_look(seed)
 
     def apply(t: torch.Tensor) -> torch.Tensor:
         arr = np.round(((t.clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).numpy()).astype(np.uint8)

@@ -22,6 +22,8 @@ stylization with the style set's mean style vector. The gain is the learned styl
 bPSNR minus the best baseline's.
 
     python benchmarks/quality.py --minutes 10 --random 16      # the acceptance run (fresh seeds)
+    python benchmarks/quality.py --minutes 3 --random 16 --kind redraw  # fresh looks of one kind
+    python benchmarks/quality.py --minutes 3 --presets 16      # fresh mild photo presets
     python benchmarks/quality.py --minutes 10 --seeds 123,456  # repeat given looks
     python benchmarks/quality.py --minutes 10 --looks sepia,cartoon,charcoal,oil
 """
@@ -56,7 +58,7 @@ from brushwork.stylizer import Stylizer
 from brushwork.training.loop import Budget
 from brushwork.training.recipe import default_recipe
 from brushwork.training.style import train_style_run
-from looks import EXTRA_LOOKS, LOOKS, parse_seeds, random_look
+from looks import EXTRA_LOOKS, LOOK_KINDS, LOOKS, fresh_seeds, parse_seeds, random_look
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 BASELINES = ("photo", "histmatch", "reinhard", "idt", "transport")
@@ -140,7 +142,10 @@ def main() -> None:
     ap.add_argument("--minutes", type=float)
     ap.add_argument("--steps", type=int)
     ap.add_argument("--random", type=int, default=0, help="learn this many random looks with fresh seeds")
+    ap.add_argument("--kind", default="", choices=sorted(LOOK_KINDS), help="--random draws looks of this kind only")
     ap.add_argument("--seeds", default="", help="random looks with these seeds (e.g. 12,40-43): a repeat")
+    ap.add_argument("--presets", type=int, default=0, help="learn this many mild photo presets with fresh seeds")
+    ap.add_argument("--preset-seeds", default="", help="mild photo presets with these seeds: a repeat")
     ap.add_argument("--looks", default="", help=f"named looks instead: {','.join([*LOOKS, *EXTRA_LOOKS])}")
     ap.add_argument("--method", default="cut")
     ap.add_argument(
@@ -167,15 +172,22 @@ def main() -> None:
     if args.looks:
         looks += [(name, named_look(name), name) for name in args.looks.split(",")]
     seeds = parse_seeds(args.seeds) if args.seeds else []
-    if args.random:
-        seeds += [secrets.randbelow(10**6) for _ in range(args.random)]  # fresh: nobody chose them
-    if not looks and not seeds:
+    if args.random:  # fresh: nobody chose them
+        seeds += fresh_seeds(args.random, args.kind)
+    presets = parse_seeds(args.preset_seeds) if args.preset_seeds else []
+    presets += [secrets.randbelow(10**6) for _ in range(args.presets)]
+    if not looks and not seeds and not presets:
         seeds = [secrets.randbelow(10**6) for _ in range(16)]
     for s in seeds:
         fn, desc = random_look(s)
         looks.append((f"r{s}", fn, desc))
+    for s in presets:
+        fn, desc = random_look(s, preset=True)
+        looks.append((f"p{s}", fn, desc))
     if seeds:
         print(f"random look seeds: {','.join(str(s) for s in seeds)}  (repeat with --seeds)")
+    if presets:
+        print(f"preset seeds: {','.join(str(s) for s in presets)}  (repeat with --preset-seeds)")
 
     a, b, c, _ = split_photos(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -299,7 +311,9 @@ def main() -> None:
             flush=True,
         )
         # after every look, so a run that stops part-way keeps what it measured
-        (args.out / f"results{args.tag}.json").write_text(json.dumps({"seeds": seeds, "rows": rows}, indent=2))
+        (args.out / f"results{args.tag}.json").write_text(
+            json.dumps({"seeds": seeds, "presets": presets, "rows": rows}, indent=2)
+        )
         if not args.no_images:
             sheet([c, truth, outs["idt"], outs["balanced"], *([outs["magenta"]] if mag else []), outs["learned"]],
                   args.out / f"{name}{args.tag}.jpg")  # fmt: skip
@@ -326,7 +340,13 @@ def main() -> None:
         print("mean bPSNR: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["mean_bpsnr"].items()))
     (args.out / f"results{args.tag}.json").write_text(
         json.dumps(
-            {"args": {k: str(v) for k, v in vars(args).items()}, "seeds": seeds, "summary": summary, "rows": rows},
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "seeds": seeds,
+                "presets": presets,
+                "summary": summary,
+                "rows": rows,
+            },
             indent=2,
         )
     )
