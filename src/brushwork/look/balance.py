@@ -79,7 +79,13 @@ def balance_weights(content: list[torch.Tensor], style: list[torch.Tensor]) -> l
     """Per content image ([3, H, W] in [-1, 1]), a [h, w] map at ``BALANCE_SIDE`` of its
     pixels' importance weights: the style set's density of their covariates over the content
     set's (``balance_covariates``), each image counting alike within its set."""
-    views = [[balance_covariates(t) for t in ts] for ts in (content, style)]
+    return weights_of([balance_covariates(t) for t in content], [balance_covariates(t) for t in style])
+
+
+def weights_of(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``balance_weights`` from the images' covariates (``balance_covariates``), computed once
+    when the weights are wanted for several subsets of the same images."""
+    views = [content, style]
     covs = [torch.cat([k.reshape(-1, 4) for k in v]) for v in views]
     sizes = [[k.shape[0] * k.shape[1] for k in v] for v in views]  # pixels per image
     per_image = [torch.cat([torch.full((n,), 1 / n) for n in ns]) for ns in sizes]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .balance import balanced_pixels, pixels, sample_count, shrunk
+from .balance import balance_covariates, balanced_pixels, pixels, sample_count, shrunk, weights_of
 
 QUANTILES = 256  # knots of each 1D map
 
@@ -74,6 +74,8 @@ class DistributionTransfer:
     xs: list[torch.Tensor]
     ys: list[torch.Tensor]
     linear: LinearMap | None = None
+    # the share of the move that is kept: p + shrink (T(p) - p) (``transport_shrinkage``)
+    shrink: float = 1.0
 
     def map_pixels(self, p: torch.Tensor) -> torch.Tensor:
         """[N, D] points (colours in [-1, 1] for a colour transfer) -> [N, D] (float64
@@ -83,6 +85,8 @@ class DistributionTransfer:
             r = q @ rot
             r = torch.stack([apply_curve(r[:, k].contiguous(), xs[k], ys[k], eps=1e-9) for k in range(r.shape[1])], 1)
             q = r @ rot.T
+        if self.shrink != 1.0:
+            q = p.double() + self.shrink * (q - p.double())
         return q.to(p.dtype)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,7 +144,7 @@ def fit_idt(
 
 def fit_colour_transport(
     content: list[torch.Tensor], style: list[torch.Tensor], samples: int = 200_000, seed: int = 0,
-    balance: bool = True,
+    balance: bool = True, shrink: bool = True,
 ) -> DistributionTransfer:  # fmt: skip
     """The colour stage's start: the MKL linear map, then 10 IDT rotations, between the sets'
     pooled colours. Tabulate it with ``idt_table(..., smooth=COLOUR_SMOOTH)``.
@@ -150,15 +154,70 @@ def fit_colour_transport(
     history in git); IDT alone bends its map to differences between the two
     sets' subjects. ``balance`` (the default) first reweights the content pixels so that the
     two sets show the same mix of image regions (``balanced_pixels``): a further +0.9 to
-    +1.4 dB on fresh random looks (docs/benchmarks.md, with the history in git)."""
+    +1.4 dB on fresh random looks (docs/benchmarks.md, with the history in git).
+
+    ``shrink`` (with ``balance``) then keeps only the share of the move that the sets' sampling
+    noise leaves credible (``transport_shrinkage``): two sets of a dozen pictures differ by
+    their subjects even after balancing, and on a mild look that difference is as large as the
+    look itself."""
     if not balance:
         return fit_idt(content, style, iterations=10, samples=samples, seed=seed, linear_first=True)
     if not content or not style:
         raise ValueError("colour transfer needs at least one content and one style image")
-    gen = torch.Generator().manual_seed(seed)
     small = [[shrunk(t) for t in ts] for ts in (content, style)]
-    src, dst = balanced_pixels(small[0], small[1], samples, gen)
-    return fit_transfer(src, dst, 10, gen, linear_first=True)
+    views = [[balance_covariates(t) for t in ts] for ts in small]
+    transfer = _balanced_transfer(small[0], small[1], views[0], views[1], samples, seed)
+    if shrink:
+        transfer.shrink = transport_shrinkage(transfer, small, views, samples, seed)
+    return transfer
+
+
+SHRINK_REPLICATES = 8  # bootstrap replicates of the transport that estimate its sampling noise
+SHRINK_SAMPLES = 40_000  # colour samples per replicate (at most)
+
+
+def _balanced_transfer(
+    content: list[torch.Tensor], style: list[torch.Tensor], content_cov: list[torch.Tensor],
+    style_cov: list[torch.Tensor], samples: int, seed: int, draw: torch.Generator | None = None,
+) -> DistributionTransfer:  # fmt: skip
+    """MKL + 10 IDT rotations between balanced pixels of the two sets (at ``BALANCE_SIDE``).
+    The rotations come from ``seed``, the pixel samples from ``draw`` (else from ``seed`` too),
+    so replicates on resampled sets differ by their images alone, not by their rotations."""
+    if draw is None:
+        draw = torch.Generator().manual_seed(seed)
+    src, dst = balanced_pixels(content, style, samples, draw, weights_of(content_cov, style_cov))
+    return fit_transfer(src, dst, 10, torch.Generator().manual_seed(seed), linear_first=True)
+
+
+def transport_shrinkage(
+    transfer: DistributionTransfer, small: list[list[torch.Tensor]], views: list[list[torch.Tensor]],
+    samples: int, seed: int,
+) -> float:  # fmt: skip
+    """How much of a set-level transport's move to keep: positive-part James-Stein shrinkage
+    towards doing nothing, ``max(0, 1 - V / D)``, where D is the transport's mean squared move
+    and V the variance of that move over bootstrap replicates (both sets' images drawn again
+    with replacement, the balance weights recomputed for each draw, the same rotations),
+    both averaged over the content photos' colours. A strong look moves colours far beyond
+    what a redraw of the pictures changes (kept near whole); a mild preset fitted between two
+    sets of different subjects moves them about as much as the subjects alone do (shrunk
+    towards the photo). ``small``/``views``: both sets at ``BALANCE_SIDE`` and their
+    covariates. Deterministic for a seed."""
+    draw = torch.Generator().manual_seed(seed + 1)
+    n = min(samples, SHRINK_SAMPLES)
+    probe = pixels(small[0], 20_000, draw)  # content colours: where the moves are averaged
+    moves = []
+    for _ in range(SHRINK_REPLICATES):
+        ic = torch.randint(0, len(small[0]), (len(small[0]),), generator=draw).tolist()
+        js = torch.randint(0, len(small[1]), (len(small[1]),), generator=draw).tolist()
+        rep = _balanced_transfer(
+            [small[0][i] for i in ic], [small[1][j] for j in js], [views[0][i] for i in ic],
+            [views[1][j] for j in js], n, seed, draw,
+        )  # fmt: skip
+        moves.append(rep.map_pixels(probe) - probe)
+    move = transfer.map_pixels(probe) - probe
+    spread = float(torch.stack(moves).var(0).sum(1).mean())
+    size = float(move.square().sum(1).mean())
+    return max(0.0, 1.0 - spread / size) if size > 0 else 0.0
 
 
 COLOUR_SMOOTH = 0.125  # the colour start's table is blurred by this sigma (colour units, [-1, 1])
@@ -207,13 +266,13 @@ class ColourTable:
     @classmethod
     def of_transport(
         cls, content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0, balance: bool = True,
-        transport: DistributionTransfer | None = None,
+        transport: DistributionTransfer | None = None, shrink: bool = True,
     ) -> ColourTable:  # fmt: skip
         """``fit_colour_transport`` tabulated and smoothed: the colour stage's start, as a
         transfer on its own (with ``balance=False``, a classical baseline of the quality
         benchmark). ``transport``: that transport, already fitted on the same sets and seed."""
         if transport is None:
-            transport = fit_colour_transport(content, style, seed=seed, balance=balance)
+            transport = fit_colour_transport(content, style, seed=seed, balance=balance, shrink=shrink)
         return cls(idt_table(transport, _FINE, smooth=COLOUR_SMOOTH))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -89,5 +89,6 @@ def fit_look_vignette(content: list[torch.Tensor], style: list[torch.Tensor], se
     """The look's vignette as training measures it: ``fit_vignette`` of the style set against
     the content photos after their (balanced) colour transport onto it, whose own fall-off is
     the photos', so that the look's tone curve is not read as a vignette."""
-    start = ColourTable.of_transport(content, style, seed=seed)
+    # the whole move: the shrinkage is measured after the vignette is divided out (look.fit)
+    start = ColourTable.of_transport(content, style, seed=seed, shrink=False)
     return fit_vignette([start(t) for t in content], style)

@@ -257,6 +257,8 @@ def _save_trained(
         "pairs": 0 if m.pairs is None or m.pseudo_pairs else len(m.pairs.before),
         "pseudo_pairs": r.teacher if m.pseudo_pairs else "",
         "vignette": [round(v, 5) for v in m.look.vignette], "generator_choice": choice or {},
+        # the share of the set-level colour transport the start kept (look.transport.transport_shrinkage)
+        "colour_start_kept": None if m.look.transport is None else round(m.look.transport.shrink, 3),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })  # fmt: skip
     seed = summary["seed"]
