@@ -17,7 +17,8 @@ rotations, fitted from A's pixels to the style set's) and ``transport`` (the lin
 Monge-Kantorovich map, then 10 IDT rotations, tabulated and smoothed: stronger than IDT on
 random looks). Not a baseline but shown beside them: ``balanced``, that transport with the
 content pixels weighted to the style set's mix of image regions (``look.balance.
-balance_weights``), the lite colour stage's start since 2026-11-29. Peer: Magenta arbitrary
+balance_weights``) and, since 2026-12-07, shrunk by its sampling noise (``look.transport.
+transport_shrinkage``): the lite colour stage's start. Peer: Magenta arbitrary
 stylization with the style set's mean style vector. The gain is the learned style's
 bPSNR minus the best baseline's.
 
