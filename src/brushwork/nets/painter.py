@@ -88,7 +88,13 @@ class Painter(StyleGenerator):
         # of its outputs' style vectors to the folder's. The frame's vignette is measured from
         # the sets and applied over the frame, as for lite: a network that sees crops cannot
         # place it
-        return {"prior": True, "lambda_style_vec": 1.0, "vignette": not paired}
+        d: dict[str, Any] = {"prior": True, "lambda_style_vec": 1.0, "vignette": not paired}
+        if not paired and teacher:
+            # the teacher's pseudo-pairs, compared in 8 x 8 blocks: paper where the picture is
+            # flat and shading where the style puts it, whatever the photo's tone there (the
+            # pretrained start follows the photo's tones, and shaded a drawing's skies dark)
+            d.update(teacher=teacher, lambda_pair=10.0, pair_pool=8)
+        return d
 
     def __init__(self, blocks: int = 5) -> None:
         super().__init__()

@@ -134,6 +134,10 @@ class StyleRecipe(RecipeBase):
     lambda_cycle: float = 10.0
     lambda_idt: float = 0.5
     lambda_pair: float = 10.0
+    # the pair loss compares the two images averaged over pair_pool x pair_pool blocks (1:
+    # pixel by pixel); the painter learns from the teacher's pseudo-pairs at 8: where the
+    # tones go (paper, shading), with the strokes that make them its own
+    pair_pool: int = 1
     pool_size: int = 50
     diffaug: str = ""
     crop_scale: tuple[float, float] = (0.8, 1.25)
@@ -162,6 +166,8 @@ class StyleRecipe(RecipeBase):
             raise BrushworkError(f"detail must lie in [0, 1], got {self.detail}")
         if self.max_steps < 0:
             raise BrushworkError(f"max_steps must be 0 (no cap) or positive, got {self.max_steps}")
+        if self.pair_pool < 1 or self.size % self.pair_pool:
+            raise BrushworkError(f"pair_pool must be a positive divisor of size {self.size}, got {self.pair_pool}")
         if not 0 <= self.lr_decay_start <= 1:
             raise BrushworkError(f"lr_decay_start must lie in [0, 1], got {self.lr_decay_start}")
         family = nets.generator_class(self.generator)

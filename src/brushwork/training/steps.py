@@ -140,7 +140,7 @@ def cyclegan_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> 
             stats["idt"] = idt.item()
         if pairs is not None:
             pb, pa = st.pairs_batch(pairs)
-            pair = F.l1_loss(g(pb).float(), pa) + F.l1_loss(g_b(pa).float(), pb)
+            pair = _pair_l1(g(pb).float(), pa, r.pair_pool) + _pair_l1(g_b(pa).float(), pb, r.pair_pool)
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
     opt_g.zero_grad(set_to_none=True)
@@ -200,6 +200,14 @@ def _add_style_vectors(
     return loss
 
 
+def _pair_l1(pred: torch.Tensor, target: torch.Tensor, pool: int) -> torch.Tensor:
+    """The pair loss: L1, on the images averaged over ``pool`` x ``pool`` blocks when ``pool``
+    is over 1 (where the tones go, not the strokes that make them)."""
+    if pool > 1:
+        pred, target = F.avg_pool2d(pred, pool), F.avg_pool2d(target, pool)
+    return F.l1_loss(pred, target)
+
+
 def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
     """CUT / FastCUT: one generator with adversarial, PatchNCE, patch-distribution, identity
     and pair losses, the generator's own regularizers, and edge statistics for its
@@ -257,7 +265,7 @@ def cut_step(st: StepState, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[
             stats["swd"] = swd.item()
         if pairs is not None:
             pb, pa = st.pairs_batch(pairs)
-            pair = F.l1_loss(g(pb).float(), pa)
+            pair = _pair_l1(g(pb).float(), pa, r.pair_pool)
             loss_g = loss_g + r.lambda_pair * pair
             stats["pair"] = pair.item()
     if st.style_encoder is not None:

@@ -1,0 +1,72 @@
+"""A drawing learned by the painter leaves the paper white where the picture is flat, whatever
+the photo's tone there: no dark blob where the true look draws nothing (the pretrained start
+follows the photo's tones and, left to the adversarial losses alone, shaded a dark flat sky)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import brushwork
+from brushwork.color import luminance
+from brushwork.io import load_image, pil_to_tensor
+
+SIDE = 96
+PAPER = np.array([0.96, 0.95, 0.93], np.float32)
+INK = np.array([0.08, 0.08, 0.09], np.float32)
+
+
+def photo(rng: np.random.Generator) -> np.ndarray:
+    """[H, W, 3] in [0, 1]: a dark blue flat sky (a faint gradient) over ground with boxes."""
+    yy = np.linspace(0, 1, SIDE, dtype=np.float32)[:, None, None]
+    img = np.broadcast_to(np.array([0.10, 0.16, 0.42], np.float32) + 0.08 * yy, (SIDE, SIDE, 3)).copy()
+    horizon = SIDE // 2 + int(rng.integers(-6, 6))
+    img[horizon:] = rng.uniform(0.3, 0.7, 3).astype(np.float32)
+    for _ in range(4):
+        y, x = int(rng.integers(horizon, SIDE - 12)), int(rng.integers(0, SIDE - 16))
+        img[y : y + int(rng.integers(6, 12)), x : x + int(rng.integers(8, 16))] = rng.uniform(0, 1, 3)
+    return img
+
+
+def drawn(img: np.ndarray) -> np.ndarray:
+    """The true look: ink along the photo's edges, paper everywhere else."""
+    lum = img @ np.array([0.299, 0.587, 0.114], np.float32)
+    gy, gx = np.gradient(lum)
+    ink = np.clip(np.hypot(gx, gy) * 6, 0, 1)[..., None]
+    return PAPER * (1 - ink) + INK * ink
+
+
+def save(folder: Path, images: list[np.ndarray]) -> Path:
+    folder.mkdir(parents=True)
+    for i, im in enumerate(images):
+        Image.fromarray((im * 255).round().astype(np.uint8)).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def blob_pixels(out: torch.Tensor, truth: torch.Tensor) -> int:
+    """Pixels of solid dark patches (5 px across or more: a 5x5 opening) where the truth is
+    paper and the output is darker than it by over 0.6 (of [-1, 1])."""
+    lo, lt = luminance(out[None].clamp(-1, 1)), luminance(truth[None])
+    dark = ((lo < lt - 0.6) & (lt > 0.6)).float()
+    opened = F.max_pool2d(-F.max_pool2d(-dark, 5, 1, 2), 5, 1, 2)
+    return int(opened.sum())
+
+
+def test_a_learned_drawing_leaves_a_dark_flat_sky_white(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    photos = save(tmp_path / "photos", [photo(rng) for _ in range(6)])
+    style = save(tmp_path / "style", [drawn(photo(rng)) for _ in range(6)])
+    test = photo(rng)
+    path = brushwork.train_style(
+        style, photos, name="drawn", steps=60, generator="painter", size=64, seed=0, quiet=True, device="cpu",
+        recipe={"d_ndf": 16, "num_patches": 32, "precision": "fp32", "report": False},
+    )  # fmt: skip
+    st = brushwork.Stylizer.load(path, device="cpu", precision="fp32")
+    x = pil_to_tensor(load_image(save(tmp_path / "test", [test]) / "00.png"))
+    out = st.stylize_tensor(x[None])[0]
+    truth = torch.from_numpy(drawn(test)).permute(2, 0, 1) * 2 - 1
+    assert blob_pixels(out, truth) == 0
