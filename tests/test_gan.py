@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from brushwork import gan
 from brushwork.cli import main
 from brushwork.errors import BrushworkError
+from brushwork.library import runs_dir
 from brushwork.metrics import nearest_distances, swd_distance
 
 TINY = {
@@ -74,6 +75,7 @@ def test_cli_gan_train_sample_eval(tmp_path: Path, capsys: pytest.CaptureFixture
     imgs = make_images(tmp_path / "imgs", 4, seed=1)
     sets = [x for k, v in TINY.items() for x in ("--set", f"{k}={json.dumps(v)}")]
     assert main(["gan", "train", str(imgs), "--name", "g", "--size", "32", "--steps", "3", "--quiet", *sets]) == 0
+    assert json.loads((runs_dir() / "gan-g" / "eval.json").read_text())["samples"] > 0  # measured when done
     assert (
         main(["gan", "sample", "g", "-n", "3", "--out", str(tmp_path / "s"), "--seed", "5", "--truncation", "1.5"]) == 0
     )

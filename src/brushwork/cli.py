@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     gt.add_argument("--device", default="auto")
     gt.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a GAN recipe setting")
     gt.add_argument("--nproc", type=_positive_int, default=1, help="data-parallel ranks on this machine (torchrun)")
+    gt.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
+                    help="measure the samples against the images when done, as 'gan eval' does (default: yes)")  # fmt: skip
     gt.add_argument("--quiet", action="store_true")
     gs = gsub.add_parser("sample", help="write samples of a trained GAN")
     gs.add_argument("name")

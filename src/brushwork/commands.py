@@ -150,7 +150,7 @@ def gan(args: argparse.Namespace) -> int:
     if args.gan_command == "train":
         path = gan.train_gan(args.images_dir, name=args.name, size=args.size, minutes=args.minutes, steps=args.steps,
                              loss=args.loss, seed=args.seed, device=args.device, resume=args.resume, quiet=args.quiet,
-                             recipe=_overrides(args.set), arch=args.arch)  # fmt: skip
+                             recipe=_overrides(args.set), arch=args.arch, evaluate_after=args.eval)  # fmt: skip
         if rank() == 0:
             print(f"GAN {args.name!r} saved to {path}")
     elif args.gan_command == "sample":
