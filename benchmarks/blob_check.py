@@ -20,26 +20,13 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from brushwork.color import luminance
 from brushwork.io import tensor_to_pil
+from brushwork.metrics import dark_blobs
 from brushwork.stylizer import Stylizer
 from looks import random_look
 from quality import SHARED, split_photos
-
-LIGHT = 0.6  # the truth's luminance above which a pixel is paper
-DARKER = 0.6  # how much darker than the truth the output must be there
-OPEN = 5  # the opening's side: a blob is a solid dark patch at least this wide
-
-
-def blob_pixels(out: torch.Tensor, truth: torch.Tensor) -> tuple[int, int]:
-    """(dark-on-paper pixels, of them in blobs) for [3, H, W] images in [-1, 1]."""
-    lo, lt = luminance(out[None].clamp(-1, 1)), luminance(truth[None])
-    dark = ((lo < lt - DARKER) & (lt > LIGHT)).float()
-    opened = F.max_pool2d(-F.max_pool2d(-dark, OPEN, 1, OPEN // 2), OPEN, 1, OPEN // 2)
-    return int(dark.sum()), int(opened.sum())
 
 
 def main() -> None:
@@ -58,7 +45,7 @@ def main() -> None:
     total = 0
     for name, photo in zip(names, held_out, strict=True):
         out, truth = st.stylize_tensor(photo[None])[0], look(photo)
-        dark, blobs = blob_pixels(out, truth)
+        dark, blobs = dark_blobs(out, truth)
         total += blobs
         print(f"{name:10s} {tuple(photo.shape[-2:])}  dark on paper {dark:6d} px  in blobs {blobs:5d} px", flush=True)
         if args.out:

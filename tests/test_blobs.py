@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 import brushwork
-from brushwork.color import luminance
 from brushwork.io import load_image, pil_to_tensor
+from brushwork.metrics import dark_blobs
 
 SIDE = 96
 PAPER = np.array([0.96, 0.95, 0.93], np.float32)
@@ -47,15 +46,6 @@ def save(folder: Path, images: list[np.ndarray]) -> Path:
     return folder
 
 
-def blob_pixels(out: torch.Tensor, truth: torch.Tensor) -> int:
-    """Pixels of solid dark patches (5 px across or more: a 5x5 opening) where the truth is
-    paper and the output is darker than it by over 0.6 (of [-1, 1])."""
-    lo, lt = luminance(out[None].clamp(-1, 1)), luminance(truth[None])
-    dark = ((lo < lt - 0.6) & (lt > 0.6)).float()
-    opened = F.max_pool2d(-F.max_pool2d(-dark, 5, 1, 2), 5, 1, 2)
-    return int(opened.sum())
-
-
 def test_a_learned_drawing_leaves_a_dark_flat_sky_white(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     photos = save(tmp_path / "photos", [photo(rng) for _ in range(6)])
@@ -69,4 +59,5 @@ def test_a_learned_drawing_leaves_a_dark_flat_sky_white(tmp_path: Path) -> None:
     x = pil_to_tensor(load_image(save(tmp_path / "test", [test]) / "00.png"))
     out = st.stylize_tensor(x[None])[0]
     truth = torch.from_numpy(drawn(test)).permute(2, 0, 1) * 2 - 1
-    assert blob_pixels(out, truth) == 0
+    # no solid dark patch (5 px across or more) where the truth is paper
+    assert dark_blobs(out, truth)[1] == 0

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from brushwork.color import lab_to_rgb, rgb_to_lab
-from brushwork.metrics import psnr, ssim
+from brushwork.metrics import dark_blobs, psnr, ssim
 
 
 def test_psnr_known_values() -> None:
@@ -94,3 +94,13 @@ def test_frechet_distance_matches_the_closed_form_for_gaussians() -> None:
     assert abs(frechet_distance(a, b) - 9.0) < 0.3
     assert frechet_distance(a, a) < 1e-6
     assert frechet_distance(a, b) == frechet_distance(a, b)  # deterministic
+
+
+def test_dark_blobs_counts_solid_patches_on_paper_not_strokes() -> None:
+    truth = torch.full((3, 40, 40), 0.9)
+    out = truth.clone()
+    out[:, 5:14, 5:14] = -0.8  # a 9 x 9 blot
+    out[:, 30, :] = -0.8  # a 1-px stroke
+    dark, blobs = dark_blobs(out, truth)
+    assert dark == 81 + 40 and blobs == 81
+    assert dark_blobs(truth, truth) == (0, 0)

@@ -149,6 +149,19 @@ def patch_c2st(
     return sum(accs) / len(accs)
 
 
+def dark_blobs(
+    out: torch.Tensor, truth: torch.Tensor, light: float = 0.6, darker: float = 0.6, side: int = 5
+) -> tuple[int, int]:
+    """Dark blots on paper, for [3, H, W] images in [-1, 1]: (pixels where the truth is light,
+    luminance above ``light``, and the output darker than it by more than ``darker``; of them,
+    those in solid patches at least ``side`` px across, the ones a ``side`` x ``side``
+    morphological opening keeps: a blot, not a stroke)."""
+    lo, lt = luminance(out[None].clamp(-1, 1)), luminance(truth[None])
+    dark = ((lo < lt - darker) & (lt > light)).float()
+    opened = F.max_pool2d(-F.max_pool2d(-dark, side, 1, side // 2), side, 1, side // 2)
+    return int(dark.sum()), int(opened.sum())
+
+
 def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> dict[str, float]:
     """Two artefacts of generated images ([N, 3, H, W] in [-1, 1]), each beside real crops,
     which show neither: ``frame``, the outer ``ring`` pixels' mean luminance minus the
