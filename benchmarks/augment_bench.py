@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from brushwork.metrics import linear_probe
 from brushwork.nets.magenta import pooled_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -141,28 +142,15 @@ def classic(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.stack(out)
 
 
-def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[torch.Tensor, torch.Tensor]],
-                 views: int, seed: int) -> dict[str, float]:  # fmt: skip
+def probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[torch.Tensor, torch.Tensor]],
+          views: int, seed: int) -> dict[str, float]:  # fmt: skip
+    """A linear probe (``metrics.linear_probe``) on the pooled features of ``views`` classic
+    views of each training image."""
     gen = torch.Generator().manual_seed(seed)
     f = torch.cat([pooled_features(classic(xtr, gen)) for _ in range(views)])
-    y = ytr.repeat(views)
-    mu, sd = f.mean(0), f.std(0) + 1e-4
-    torch.manual_seed(seed)
-    lin = nn.Linear(f.shape[1], len(CLASSES))
-    opt = torch.optim.LBFGS(lin.parameters(), max_iter=300, line_search_fn="strong_wolfe")
-    z = (f - mu) / sd
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(lin(z), y) + 1e-3 * lin.weight.square().sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    logits = linear_probe(f, ytr.repeat(views), len(CLASSES))
     with torch.no_grad():
-        return {
-            k: (lin((pooled_features(x) - mu) / sd).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()
-        }
+        return {k: (logits(pooled_features(x)).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()}
 
 
 def small_cnn() -> nn.Module:
@@ -239,20 +227,22 @@ def run_look(kind: str, seed: int, args: argparse.Namespace, task: dict) -> dict
         "+ brushwork": torch.stack([to_tensor(im) for im in ours]),
         "+ true look": torch.stack([to_tensor(im) for im in styled(look, train)]),
     }
+    # what --mix 0.5 writes: copies of a random half of the labelled crops
+    half = torch.randperm(len(x0), generator=torch.Generator().manual_seed(seed))[: len(x0) // 2].sort().values
     sheet = [torch.cat([extra[k][i] if extra[k] is not None else x0[i] for k in extra], 2) for i in (0, 12, 24, 36)]
     from brushwork.io import save_image_atomic, tensor_to_pil
 
     save_image_atomic(tensor_to_pil(torch.cat(sheet, 1)).reduce(2), args.out / f"sheet_{kind}{seed}.jpg")
     result: dict = {"kind": kind, "seed": seed, "look": look.describe(), "generator": family, "learn_s": learn_s,
                     "rows": {}}  # fmt: skip
-    for row, copies in extra.items():
+    for row, copies in [*extra.items(), ("+ brushwork, mix 0.5", extra["+ brushwork"][half])]:
         xtr = x0 if copies is None else torch.cat([x0, copies])
-        ytr = y0 if copies is None else torch.cat([y0, y0])
-        probe = linear_probe(xtr, ytr, tests, args.views, seed)
+        ytr = y0 if copies is None else torch.cat([y0, y0 if len(copies) == len(y0) else y0[half]])
+        lin = probe(xtr, ytr, tests, args.views, seed)
         runs = [cnn(xtr, ytr, tests, seed * 10 + k, args.cnn_steps) for k in range(args.cnn_seeds)]
         small = {k: float(np.mean([r[k] for r in runs])) for k in tests}
-        result["rows"][row] = {"probe": probe, "cnn": small}
-        print(f"  {row:13s} probe look {probe['look']:.3f} home {probe['home']:.3f} | "
+        result["rows"][row] = {"probe": lin, "cnn": small}
+        print(f"  {row:22s} probe look {lin['look']:.3f} home {lin['home']:.3f} | "
               f"cnn look {small['look']:.3f} home {small['home']:.3f}", flush=True)  # fmt: skip
     return result
 
@@ -268,7 +258,8 @@ def make_task(seed: int) -> dict:
 # ---- the table ---------------------------------------------------------------------------
 def table(files: list[Path]) -> None:
     results = [r for f in files for r in json.loads(f.read_text())["looks"]]
-    rows = ["classic", "+ IDT", "+ brushwork", "+ true look"]
+    rows = ["classic", "+ IDT", "+ brushwork", "+ brushwork, mix 0.5", "+ true look"]
+    rows = [k for k in rows if all(k in r["rows"] for r in results)]  # (results from before the mix row)
     for clf in ("probe", "cnn"):
         print(f"\n{clf}: accuracy on the look's test images (at home in brackets)\n")
         print("| look | " + " | ".join(rows) + " | brushwork - classic |")

@@ -130,8 +130,9 @@ def fit_eval(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tenso
 
 
 def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int, arch: str) -> dict:
-    """Real only, and real plus generated images from ``augment --mode generate`` (class GANs
-    trained once per seed): ``synth`` per class, and fewer (as many as the real ones)."""
+    """Real only, and real plus generated images from ``augment --mode generate``: with
+    ``--no-check`` (class GANs on all real images) ``synth`` per class and fewer (as many as
+    the real ones); and the default, whose held-out check keeps as many as help a probe."""
     from brushwork.augment import augment
     from brushwork.io import load_image, pil_to_tensor
 
@@ -151,18 +152,27 @@ def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int, 
             for c, imgs in enumerate(real):
                 for i, t in enumerate(imgs):
                     save_image_atomic(tensor_to_pil(t), data / f"class{c}" / f"{i}.png")
-            out = augment(data, Path(tmp) / "aug", mode="generate", per_class=synth,
-                          minutes=minutes, size=32, seed=seed, quiet=True, originals=False,
-                          recipe={"arch": arch})  # fmt: skip
-            cands = [
-                torch.stack([pil_to_tensor(load_image(p)) for p in sorted((out / f"class{c}").glob("*.png"))])
-                for c in range(3)
-            ]
+            cands, kept = [], []
+            for check in (False, True):  # the images as generated, and what the default held-out check keeps
+                out = augment(data, Path(tmp) / f"aug{int(check)}", mode="generate", per_class=synth,
+                              minutes=minutes, size=32, seed=seed, quiet=True, originals=False,
+                              recipe={"arch": arch}, check=check)  # fmt: skip
+                cands.append([
+                    torch.stack([pil_to_tensor(load_image(p)) for p in sorted((out / f"class{c}").glob("*.png"))])
+                    if (out / f"class{c}").is_dir() else torch.zeros(0, 3, 32, 32)
+                    for c in range(3)
+                ])  # fmt: skip
+                if check:
+                    report = json.loads((out / "check.json").read_text())
+                    kept.append(report["kept_per_class"])
+                    print(f"seed {seed}: held-out check {report['counts']}", flush=True)
         variants = {
             "real only": [],
-            f"+ {synth} generated": [cs[:synth] for cs in cands],
-            f"+ {per_class_real} generated": [cs[:per_class_real] for cs in cands],
+            f"+ {synth} generated": [cs[:synth] for cs in cands[0]],
+            f"+ {per_class_real} generated": [cs[:per_class_real] for cs in cands[0]],
+            "+ generated, held-out check (default)": cands[1],
         }
+        rows.setdefault("kept per class", []).extend(kept)
         line = []
         for name, extra in variants.items():
             xa = torch.cat([x, *extra])
@@ -172,6 +182,9 @@ def run_usefulness(minutes: float, per_class_real: int, synth: int, seeds: int, 
             line.append(f"{name} {acc:.3f}")
         print(f"seed {seed}: " + ", ".join(line), flush=True)
     for k, v in rows.items():
+        if k == "kept per class":
+            print(f"the check kept {v} generated images per class")
+            continue
         print(f"{k:40s} accuracy {statistics.mean(v):.3f} +- {statistics.pstdev(v):.3f} over {len(v)} seeds")
     return rows
 

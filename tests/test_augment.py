@@ -146,17 +146,80 @@ def test_style_augment_in_data_loader_workers(two_styles: list[str]) -> None:
 
 
 def test_generate_layout_manifest_and_unique_models(dataset: Path, tmp_path: Path) -> None:
-    out = augment(dataset, tmp_path / "aug", mode="generate", per_class=2, steps=2, size=32, quiet=True,
-                  recipe=GAN_TINY, originals=False)  # fmt: skip
+    out = augment(dataset, tmp_path / "aug", per_class=2, steps=2, size=32, quiet=True,  # mode from --per-class
+                  recipe=GAN_TINY, originals=False, check=False)  # fmt: skip
     rows = rows_of(out)
     assert len(rows) == 4 and {r["class"] for r in rows} == {"cats", "dogs"}
     assert all(r["synthetic"] and r["model"] and "seed" in r for r in rows)
     assert all((out / r["file"]).exists() for r in rows)
     # the same dataset augmented again into a folder of the same name: new class generators
     again = augment(dataset, tmp_path / "other" / "aug", mode="generate", per_class=1, steps=1, size=32,
-                    quiet=True, recipe=GAN_TINY)  # fmt: skip
+                    quiet=True, recipe=GAN_TINY, check=False)  # fmt: skip
     models = {r["model"] for r in rows_of(again) if r["synthetic"]}
     assert models.isdisjoint(r["model"] for r in rows) and len(models) == 2
     assert sum(not r["synthetic"] for r in rows_of(again)) == 5
     with pytest.raises(BrushworkError, match="--per-class"):
         augment(dataset, tmp_path / "none", mode="generate")
+
+
+def _striped(n: int, horizontal: bool, seed: int) -> list[torch.Tensor]:
+    """Stripes of random period, phase and colours: the class is their direction."""
+    g = torch.Generator().manual_seed(seed)
+    ramp = torch.arange(64.0)
+    out = []
+    for _ in range(n):
+        period, phase = 4 + 8 * torch.rand((), generator=g), 6.3 * torch.rand((), generator=g)
+        wave = torch.sin(ramp * 6.283 / period + phase)
+        wave = wave[:, None].expand(64, 64) if horizontal else wave[None].expand(64, 64)
+        a, b = torch.rand(3, 1, 1, generator=g), torch.rand(3, 1, 1, generator=g)
+        out.append(((a + (b - a) * (wave + 1) / 2) * 2 - 1).clamp(-1, 1))
+    return out
+
+
+@pytest.mark.parametrize("samples_help", [True, False])
+def test_held_out_check_keeps_only_samples_that_help(tmp_path: Path, samples_help: bool) -> None:
+    """Samples drawn from the classes themselves are kept; samples of the other class are not
+    (they would teach the wrong label): the check measures, it does not always say yes or no."""
+    from brushwork.augment import held_out_check
+    from brushwork.io import save_image_atomic, tensor_to_pil
+
+    files, held, samples = {}, {}, {}
+    for k, horizontal in enumerate((True, False)):
+        cls = tmp_path / f"c{k}"
+        paths = []
+        for i, t in enumerate(_striped(8, horizontal, seed=k)):
+            paths.append(cls / f"{i}.png")
+            save_image_atomic(tensor_to_pil(t), paths[-1])
+        files[cls], held[cls] = paths, paths[:6]  # 2 to fit on, 6 held out
+        extra = torch.stack(_striped(16, horizontal == samples_help, seed=10 + k))
+        samples[cls] = extra
+    keep, report = held_out_check(files, held, samples, [])
+    assert report["held_out"] == 12 and [r["per_class"] for r in report["counts"]] == [0, 4, 8, 16]
+    if samples_help:
+        assert keep > 0 and report["kept_per_class"] == keep
+        assert all(r["gain_lower_bound"] > 0.05 for r in report["counts"][1:])
+    else:
+        assert keep == 0 and all(r["mean_gain"] < 0 for r in report["counts"][1:])
+
+
+def test_generate_check_writes_its_scores(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    more = tmp_path / "more"
+    make_images(more / "cats", 4, seed=1)
+    make_images(more / "dogs", 4, seed=2)
+    out = augment(more, tmp_path / "aug", per_class=4, steps=2, size=32, quiet=True, recipe=GAN_TINY)
+    report = json.loads((out / "check.json").read_text())
+    kept = report["kept_per_class"]
+    assert report["held_out"] == 2 and kept in (0, 1, 2, 4)
+    assert sum(r["synthetic"] for r in rows_of(out)) == 2 * kept and sum(not r["synthetic"] for r in rows_of(out)) == 8
+    # too few images to hold any out (2 dogs): a warning, and the samples as asked
+    out = augment(dataset, tmp_path / "few", per_class=1, steps=1, size=32, quiet=True, recipe=GAN_TINY,
+                  originals=False)  # fmt: skip
+    assert "no held-out check" in capsys.readouterr().err
+    assert not (out / "check.json").exists() and len(rows_of(out)) == 2
+    with pytest.raises(BrushworkError, match="say what to add"):
+        augment(dataset, tmp_path / "neither")
+    # the command line: --no-check writes every sample, no check.json
+    sets = [a for k, v in GAN_TINY.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    code = main(["augment", str(more), "--out", str(tmp_path / "cli"), "--per-class", "2", "--steps", "1",
+                 "--size", "32", "--no-check", "--no-originals", "--quiet", *sets])  # fmt: skip
+    assert code == 0 and len(rows_of(tmp_path / "cli")) == 4 and not (tmp_path / "cli" / "check.json").exists()

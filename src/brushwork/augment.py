@@ -4,7 +4,8 @@
   library styles (``styles``) or one learned here from a folder of unlabelled images in the
   look the model will meet (``look``: a scanner, drawings, prints, a game's renders). This is
   the mode that helps a model meet a shift of look (docs/benchmarks.md, section 5).
-* ``generate``: one GAN per class folder, sampled.
+* ``generate``: one GAN per class folder, sampled; the samples are kept only as far as they
+  help a probe classify held-out real images of the class (``held_out_check``).
 
 ``augment`` writes a class-per-folder copy of the dataset plus ``manifest.jsonl`` (which file
 came from which source, with which style or model); ``StyleAugment`` does the stylizing inside
@@ -17,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .io import (
     atomic_path,
     list_images,
     load_image,
+    pil_to_tensor,
     save_image_atomic,
     tensor_to_pil,
     write_text_atomic,
@@ -38,6 +41,9 @@ from .library import check_name, runs_dir, styles_dir
 from .stylizer import Stylizer
 
 PathLike = str | os.PathLike[str]
+
+CHECK_SHARE = 0.25  # of each class's real images held out from its generator, to check the samples on
+CHECK_MIN_IMAGES = 3
 
 
 class StyleAugment:
@@ -125,11 +131,11 @@ def _check_out(src: Path, out: Path) -> None:
 
 
 def augment(
-    dataset_dir: PathLike, out_dir: PathLike, *, mode: str = "stylize", styles: Sequence[str] = (),
+    dataset_dir: PathLike, out_dir: PathLike, *, mode: str | None = None, styles: Sequence[str] = (),
     look: PathLike | None = None, copies: int = 1, mix: float = 1.0, strength: float = 1.0,
     originals: bool = True, per_class: int | None = None, minutes: float | None = None,
     steps: int | None = None, size: int = 64, seed: int = 0, quiet: bool = False,
-    recipe: dict[str, Any] | None = None,
+    recipe: dict[str, Any] | None = None, check: bool = True,
 ) -> Path:  # fmt: skip
     """Write an enlarged copy of the class-per-folder ``dataset_dir`` to ``out_dir`` (same
     layout) with ``manifest.jsonl``, one JSON row per written file. The source is never
@@ -138,10 +144,22 @@ def augment(
     ``stylize``: ``copies`` stylized copies of a share ``mix`` of the images (chosen at random
     with ``seed``), each in a style drawn at random among ``styles`` (library names) and, with
     ``look``, the look learned from that folder first (``minutes``/``steps`` its budget).
-    ``generate``: ``per_class`` images per class from a GAN trained on that class
-    (``minutes``/``steps`` each, at ``size`` px). ``originals`` copies the source images too,
-    so that ``out_dir`` is a complete training set."""
+    ``generate``: up to ``per_class`` images per class from a GAN trained on that class
+    (``minutes``/``steps`` each, at ``size`` px). With ``check`` (the default) a quarter of
+    each class's images is kept from its generator and the samples are kept only as far as
+    they help a probe classify those held-out images (``held_out_check``; the scores are in
+    ``check.json``): generated images that would lower accuracy are not written.
+    ``originals`` copies the source images too, so that ``out_dir`` is a complete training set.
+
+    With no ``mode``, it follows the other arguments: ``stylize`` with ``styles`` or ``look``,
+    ``generate`` with ``per_class``."""
     src, out = Path(dataset_dir).resolve(), Path(out_dir).resolve()
+    if mode is None:
+        stylize, generate = bool(styles) or look is not None, per_class is not None
+        if stylize == generate:
+            raise BrushworkError("say what to add: --style NAME or --look FOLDER (stylize), or --per-class N "
+                                 "(generate); or name --mode")  # fmt: skip
+        mode = "stylize" if stylize else "generate"
     if mode not in ("generate", "stylize"):
         raise BrushworkError(f"unknown mode {mode!r} (use generate or stylize)")
     _check_out(src, out)
@@ -158,7 +176,7 @@ def augment(
     else:
         if not per_class:
             raise BrushworkError("--mode generate needs --per-class N (images to generate per class)")
-        rows += _generate(out, classes, per_class, minutes, steps, size, seed, recipe, quiet)
+        rows += _generate(src, out, classes, per_class, minutes, steps, size, seed, recipe, quiet, check, failures)
     write_text_atomic(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     if failures:
         warn(f"{len(failures)} file(s) skipped:\n  " + "\n  ".join(failures))
@@ -220,20 +238,119 @@ def _stylize(
 
 
 def _generate(
-    out: Path, classes: list[Path], per_class: int, minutes: float | None, steps: int | None, size: int,
-    seed: int, recipe: dict[str, Any] | None, quiet: bool,
+    src: Path, out: Path, classes: list[Path], per_class: int, minutes: float | None, steps: int | None,
+    size: int, seed: int, recipe: dict[str, Any] | None, quiet: bool, check: bool, failures: list[str],
 ) -> list[dict[str, Any]]:  # fmt: skip
     from .gan import gans_dir, generate, train_gan
 
+    files = {cls: list_images(cls) for cls in classes}
+    held: dict[Path, list[Path]] = {}
+    if check:
+        few = [f"{c.name} ({len(files[c])})" for c in classes if len(files[c]) < CHECK_MIN_IMAGES]
+        if len(classes) < 2 or few:
+            warn("no held-out check of the generated images: it needs two classes of at least "
+                 f"{CHECK_MIN_IMAGES} images" + (f"; too few in {', '.join(few)}" if few else ""))  # fmt: skip
+            check = False
+        else:
+            rng = random.Random(f"check/{seed}")
+            held = {c: sorted(rng.sample(files[c], max(1, round(len(files[c]) * CHECK_SHARE)))) for c in classes}
+    samples: dict[Path, torch.Tensor] = {}
+    models: dict[Path, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="brushwork-augment-") as tmp:
+        for cls in tqdm(classes, desc="generate", unit="class", disable=quiet):
+            folder = cls
+            if check:  # the class generator never sees the images its samples are checked on
+                folder = Path(tmp) / cls.name
+                for f in files[cls]:
+                    if f not in held[cls]:
+                        dest = folder / f.name
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(f, dest)
+            model = unused_name(f"augment-{out.name}-{cls.name}-{seed}",
+                                lambda n: (gans_dir() / n).exists() or (runs_dir() / f"gan-{n}").exists())  # fmt: skip
+            models[cls] = train_gan(folder, name=model, size=size, minutes=minutes, steps=steps, seed=seed,
+                                    quiet=True, recipe=recipe, evaluate_after=False)  # fmt: skip
+            samples[cls] = generate(models[cls], per_class, seed=seed)
+    keep = per_class
+    if check:
+        keep, report = held_out_check(files, held, samples, failures)
+        write_text_atomic(out / "check.json", json.dumps(report, indent=2))
+        if not quiet:
+            scores = ", ".join(f"{r['per_class']}: {r['accuracy']:.2f}" for r in report["counts"])
+            print(f"held-out check (generated per class: probe accuracy on {report['held_out']} held-out real "
+                  f"images): {scores} -> keeping {keep} per class")  # fmt: skip
+        if keep == 0:
+            warn("the generated images did not help a probe classify held-out real images; none were written "
+                 "(a longer --minutes may make them useful; --no-check writes them anyway)")  # fmt: skip
     rows = []
-    for cls in tqdm(classes, desc="generate", unit="class", disable=quiet):
-        model = unused_name(f"augment-{out.name}-{cls.name}-{seed}",
-                            lambda n: (gans_dir() / n).exists() or (runs_dir() / f"gan-{n}").exists())  # fmt: skip
-        path = train_gan(cls, name=model, size=size, minutes=minutes, steps=steps, seed=seed, quiet=True,
-                         recipe=recipe, evaluate_after=False)  # fmt: skip
-        for i, img in enumerate(generate(path, per_class, seed=seed)):
+    for cls in classes:
+        for i, img in enumerate(samples[cls][:keep]):
             dest = out / cls.name / f"synthetic_{i:05d}.png"
             save_image_atomic(tensor_to_pil(img), dest)
             rows.append({"file": str(dest.relative_to(out)), "class": cls.name, "synthetic": True,
-                         "model": str(path), "seed": seed, "index": i})  # fmt: skip
+                         "model": str(models[cls]), "seed": seed, "index": i})  # fmt: skip
     return rows
+
+
+def held_out_check(
+    files: dict[Path, list[Path]], held: dict[Path, list[Path]], samples: dict[Path, torch.Tensor],
+    failures: list[str], confidence: float = 0.95,
+) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    """How many generated images per class to keep. A linear probe on frozen pretrained
+    features is fitted to the real images the class generators trained on, alone and with the
+    first ``n`` samples of each class (``n``: a quarter, a half, all), and scored on the
+    held-out real images. Per held-out image, the gain is the log-probability the probe gives
+    its true class with the samples minus without; ``n`` qualifies when the ``confidence``
+    lower bound of the mean gain (bootstrap over the held-out images) is above zero and
+    accuracy does not drop. The qualifying ``n`` with the largest mean gain is kept; none
+    qualifying keeps none: generated images are written only when they measurably help."""
+    from .metrics import linear_probe
+    from .nets.magenta import pooled_features
+
+    def feats(images: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([pooled_features(torch.stack([t, t.flip(-1)])) for t in images])
+
+    def real(paths: list[Path]) -> list[torch.Tensor]:
+        out = []
+        for p in paths:
+            try:
+                out.append(pil_to_tensor(load_image(p)))
+            except ImageReadError as exc:
+                failures.append(str(exc))
+        return out
+
+    classes = list(files)
+    train_f, train_y, test_f, test_y, synth_f = [], [], [], [], []
+    for k, cls in enumerate(classes):
+        tr = feats(real([f for f in files[cls] if f not in held[cls]]))
+        te = feats(real(held[cls]))[0::2]  # scored on the images themselves, not their mirror images
+        train_f.append(tr)
+        train_y.append(torch.full((len(tr),), k))
+        test_f.append(te)
+        test_y.append(torch.full((len(te),), k))
+        synth_f.append(feats(list(samples[cls])))
+    xt, yt = torch.cat(test_f), torch.cat(test_y)
+    n = min(len(s) for s in samples.values())
+    gen = torch.Generator().manual_seed(0)
+    boot = torch.randint(len(yt), (2000, len(yt)), generator=gen)  # the same resamples for every count
+    report: dict[str, Any] = {"held_out": len(yt), "confidence": confidence, "counts": []}
+    base: torch.Tensor | None = None
+    keep, best_gain = 0, 0.0
+    for c in sorted({0, n // 4, n // 2, n}):
+        x = torch.cat(train_f + [s[: 2 * c] for s in synth_f])
+        y = torch.cat(train_y + [torch.full((2 * c,), k) for k in range(len(classes))])
+        logp = linear_probe(x, y, len(classes))(xt).log_softmax(1)
+        right = logp.gather(1, yt[:, None])[:, 0]
+        row: dict[str, Any] = {"per_class": c, "accuracy": (logp.argmax(1) == yt).float().mean().item(),
+                               "log_loss": -right.mean().item()}  # fmt: skip
+        if base is None:
+            base, acc0 = right, row["accuracy"]
+        else:
+            gain = right - base
+            low = torch.quantile(gain[boot].mean(1), 1 - confidence).item()
+            row.update(mean_gain=gain.mean().item(), gain_lower_bound=low)
+            if low > 0 and row["accuracy"] >= acc0 and gain.mean().item() > best_gain:
+                keep, best_gain = c, gain.mean().item()
+        report["counts"].append(row)
+    report["kept_per_class"] = keep
+    return keep, report

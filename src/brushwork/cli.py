@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     au.add_argument("dataset_dir", help="one sub-folder of images per class")
     au.add_argument("--out", required=True, help="a new or empty folder: the enlarged dataset and manifest.jsonl")
-    au.add_argument("--mode", choices=["generate", "stylize"], default="generate")
+    au.add_argument("--mode", choices=["generate", "stylize"],
+                    help="default: stylize with --style/--look, generate with --per-class")  # fmt: skip
     au.add_argument("--look", help="stylize: learn the look of this folder of (unlabelled) images, then apply it")
     au.add_argument("--style", type=_names, default=[], help="stylize: library style(s), NAME[,NAME...]")
     au.add_argument("--copies", type=_positive_int, default=1, help="stylize: stylized copies per chosen image")
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--originals", action=argparse.BooleanOptionalAction, default=True,
                     help="copy the source images into --out as well (default: yes)")  # fmt: skip
     au.add_argument("--per-class", type=_positive_int, help="generate: images per class")
+    au.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                    help="generate: keep generated images only as far as they help classify held-out real ones")  # fmt: skip
     ab = au.add_mutually_exclusive_group()
     ab.add_argument("--minutes", type=_positive_float, help="budget per class generator, or for learning --look")
     ab.add_argument("--steps", type=_positive_int, help="steps per class generator, or for learning --look")

@@ -170,7 +170,7 @@ def augment(args: argparse.Namespace) -> int:
         args.dataset_dir, args.out, mode=args.mode, styles=args.style, look=args.look, copies=args.copies,
         mix=args.mix, strength=args.strength, originals=args.originals, per_class=args.per_class,
         minutes=args.minutes, steps=args.steps, size=args.size, seed=args.seed,
-        quiet=args.quiet, recipe=_overrides(args.set),
+        quiet=args.quiet, recipe=_overrides(args.set), check=args.check,
     )  # fmt: skip
     print(f"written to {out} (manifest: {out / 'manifest.jsonl'})")
     return 0

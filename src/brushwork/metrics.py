@@ -1,11 +1,14 @@
-"""Image-quality metrics: PSNR and SSIM on tensors in [0, 1]."""
+"""Image-quality metrics: PSNR and SSIM on tensors in [0, 1]; distances between image sets;
+artefact counts; a linear probe for held-out checks."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .color import luminance
 
@@ -85,9 +88,7 @@ def _stripe_patches(images: list[torch.Tensor], size: int, count: int, half: int
     return torch.stack(out)
 
 
-def _patch_classifier() -> torch.nn.Module:
-    from torch import nn
-
+def _patch_classifier() -> nn.Module:
     def block(i: int, o: int) -> list[nn.Module]:
         return [nn.Conv2d(i, o, 3, 2, 1), nn.LeakyReLU(0.2)]
 
@@ -199,3 +200,30 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     ra = sqrtm(ca)
     cross = torch.linalg.eigvalsh(ra @ cb @ ra).clamp_min(0).sqrt().sum()
     return float((a.mean(0) - b.mean(0)).square().sum() + ca.trace() + cb.trace() - 2 * cross)
+
+
+def linear_probe(
+    features: torch.Tensor, labels: torch.Tensor, classes: int, l2: float = 1e-3, weights: torch.Tensor | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A multinomial logistic regression fitted to ``features`` [N, D] and integer ``labels``
+    [N] (standardised features, L2 penalty ``l2``, L-BFGS from zero: same inputs, same probe),
+    each row counted ``weights`` times if given. Returns features [M, D] -> logits [M, classes]."""
+    mu, sd = features.mean(0), features.std(0, unbiased=False) + 1e-4
+    z = ((features - mu) / sd).float()
+    w = torch.ones(len(z)) if weights is None else weights.float()
+    lin = nn.Linear(z.shape[1], classes)
+    nn.init.zeros_(lin.weight)
+    nn.init.zeros_(lin.bias)
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=300, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        ce = F.cross_entropy(lin(z), labels, reduction="none")
+        loss = (ce * w).sum() / w.sum() + l2 * lin.weight.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    lin.requires_grad_(False)
+    return lambda f: lin(((f - mu) / sd).float())
