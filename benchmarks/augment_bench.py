@@ -150,7 +150,19 @@ def probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[torch.Ten
     f = torch.cat([pooled_features(classic(xtr, gen)) for _ in range(views)])
     logits = linear_probe(f, ytr.repeat(views), len(CLASSES))
     with torch.no_grad():
-        return {k: (logits(pooled_features(x)).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()}
+        return {k: (logits(test_features(x)).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()}
+
+
+_FEATURES: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+
+def test_features(x: torch.Tensor) -> torch.Tensor:
+    """The test images' features, computed once per look (every row scores the same images)."""
+    for seen, f in _FEATURES:
+        if seen is x:
+            return f
+    _FEATURES[:] = [*_FEATURES[-3:], (x, pooled_features(x))]  # holding x keeps its identity unique
+    return _FEATURES[-1][1]
 
 
 def small_cnn() -> nn.Module:

@@ -210,6 +210,10 @@ def test_generate_check_writes_its_scores(dataset: Path, tmp_path: Path, capsys:
     report = json.loads((out / "check.json").read_text())
     kept = report["kept_per_class"]
     assert report["held_out"] == 2 and kept in (0, 1, 2, 4)
+    # each class generator trained on the 3 images not held out, kept with its run (gan eval, --resume)
+    for cls in ("cats", "dogs"):
+        opts = json.loads((library.runs_dir() / f"gan-augment-aug-{cls}-0" / "training_options.json").read_text())
+        assert len(list(Path(opts["sources"]["images_dir"]).glob("*.png"))) == 3
     assert sum(r["synthetic"] for r in rows_of(out)) == 2 * kept and sum(not r["synthetic"] for r in rows_of(out)) == 8
     # too few images to hold any out (2 dogs): a warning, and the samples as asked
     out = augment(dataset, tmp_path / "few", per_class=1, steps=1, size=32, quiet=True, recipe=GAN_TINY,

@@ -18,7 +18,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -256,21 +255,20 @@ def _generate(
             held = {c: sorted(rng.sample(files[c], max(1, round(len(files[c]) * CHECK_SHARE)))) for c in classes}
     samples: dict[Path, torch.Tensor] = {}
     models: dict[Path, Path] = {}
-    with tempfile.TemporaryDirectory(prefix="brushwork-augment-") as tmp:
-        for cls in tqdm(classes, desc="generate", unit="class", disable=quiet):
-            folder = cls
-            if check:  # the class generator never sees the images its samples are checked on
-                folder = Path(tmp) / cls.name
-                for f in files[cls]:
-                    if f not in held[cls]:
-                        dest = folder / f.name
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copyfile(f, dest)
-            model = unused_name(f"augment-{out.name}-{cls.name}-{seed}",
-                                lambda n: (gans_dir() / n).exists() or (runs_dir() / f"gan-{n}").exists())  # fmt: skip
-            models[cls] = train_gan(folder, name=model, size=size, minutes=minutes, steps=steps, seed=seed,
-                                    quiet=True, recipe=recipe, evaluate_after=False)  # fmt: skip
-            samples[cls] = generate(models[cls], per_class, seed=seed)
+    for cls in tqdm(classes, desc="generate", unit="class", disable=quiet):
+        model = unused_name(f"augment-{out.name}-{cls.name}-{seed}",
+                            lambda n: (gans_dir() / n).exists() or (runs_dir() / f"gan-{n}").exists())  # fmt: skip
+        folder = cls
+        if check:  # the class generator never sees the images its samples are checked on; the ones
+            # it does see stay with its run, for `gan eval` and `gan train --resume`
+            folder = runs_dir() / f"gan-{model}" / "training-images"
+            for f in files[cls]:
+                if f not in held[cls]:
+                    with atomic_path(folder / f.name) as tmp:
+                        shutil.copyfile(f, tmp)
+        models[cls] = train_gan(folder, name=model, size=size, minutes=minutes, steps=steps, seed=seed,
+                                quiet=True, recipe=recipe, evaluate_after=False)  # fmt: skip
+        samples[cls] = generate(models[cls], per_class, seed=seed)
     keep = per_class
     if check:
         keep, report = held_out_check(files, held, samples, failures)
@@ -330,6 +328,8 @@ def held_out_check(
         test_y.append(torch.full((len(te),), k))
         synth_f.append(feats(list(samples[cls])))
     xt, yt = torch.cat(test_f), torch.cat(test_y)
+    if not len(yt):
+        return 0, {"held_out": 0, "counts": [], "kept_per_class": 0}  # nothing readable to check on
     n = min(len(s) for s in samples.values())
     gen = torch.Generator().manual_seed(0)
     boot = torch.randint(len(yt), (2000, len(yt)), generator=gen)  # the same resamples for every count
