@@ -264,7 +264,7 @@ def _generate(
             folder = runs_dir() / f"gan-{model}" / "training-images"
             for f in files[cls]:
                 if f not in held[cls]:
-                    with atomic_path(folder / f.name) as tmp:
+                    with atomic_path(folder / f.relative_to(cls)) as tmp:  # (sub-folders kept: no clashes)
                         shutil.copyfile(f, tmp)
         models[cls] = train_gan(folder, name=model, size=size, minutes=minutes, steps=steps, seed=seed,
                                 quiet=True, recipe=recipe, evaluate_after=False)  # fmt: skip
