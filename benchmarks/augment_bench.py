@@ -145,24 +145,12 @@ def classic(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def probe(xtr: torch.Tensor, ytr: torch.Tensor, tests: dict[str, tuple[torch.Tensor, torch.Tensor]],
           views: int, seed: int) -> dict[str, float]:  # fmt: skip
     """A linear probe (``metrics.linear_probe``) on the pooled features of ``views`` classic
-    views of each training image."""
+    views of each training image, scored on ``tests`` (their features and labels)."""
     gen = torch.Generator().manual_seed(seed)
     f = torch.cat([pooled_features(classic(xtr, gen)) for _ in range(views)])
     logits = linear_probe(f, ytr.repeat(views), len(CLASSES))
     with torch.no_grad():
-        return {k: (logits(test_features(x)).argmax(1) == t).float().mean().item() for k, (x, t) in tests.items()}
-
-
-_FEATURES: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-
-def test_features(x: torch.Tensor) -> torch.Tensor:
-    """The test images' features, computed once per look (every row scores the same images)."""
-    for seen, f in _FEATURES:
-        if seen is x:
-            return f
-    _FEATURES[:] = [*_FEATURES[-3:], (x, pooled_features(x))]  # holding x keeps its identity unique
-    return _FEATURES[-1][1]
+        return {k: (logits(ft).argmax(1) == t).float().mean().item() for k, (ft, t) in tests.items()}
 
 
 def small_cnn() -> nn.Module:
@@ -225,6 +213,7 @@ def run_look(kind: str, seed: int, args: argparse.Namespace, task: dict) -> dict
     t_home = torch.stack([to_tensor(im) for im in test_home])
     yt = torch.tensor(test_labels)
     tests = {"look": (t_look, yt), "home": (t_home, yt)}
+    test_feats = {k: (pooled_features(x), t) for k, (x, t) in tests.items()}  # once per look: every row uses them
     x0 = torch.stack([to_tensor(im) for im in train])
     y0 = torch.tensor(labels)
     idt = fit_idt([x for x in x0], [to_tensor(im) for im in unlabelled], seed=seed)
@@ -250,7 +239,7 @@ def run_look(kind: str, seed: int, args: argparse.Namespace, task: dict) -> dict
     for row, copies in [*extra.items(), ("+ brushwork, mix 0.5", extra["+ brushwork"][half])]:
         xtr = x0 if copies is None else torch.cat([x0, copies])
         ytr = y0 if copies is None else torch.cat([y0, y0 if len(copies) == len(y0) else y0[half]])
-        lin = probe(xtr, ytr, tests, args.views, seed)
+        lin = probe(xtr, ytr, test_feats, args.views, seed)
         runs = [cnn(xtr, ytr, tests, seed * 10 + k, args.cnn_steps) for k in range(args.cnn_seeds)]
         small = {k: float(np.mean([r[k] for r in runs])) for k in tests}
         result["rows"][row] = {"probe": lin, "cnn": small}

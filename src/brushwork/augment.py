@@ -305,8 +305,8 @@ def held_out_check(
     from .metrics import linear_probe
     from .nets.magenta import pooled_features
 
-    def feats(images: list[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([pooled_features(torch.stack([t, t.flip(-1)])) for t in images])
+    def feats(images: list[torch.Tensor], mirrored: bool = True) -> torch.Tensor:
+        return torch.cat([pooled_features(torch.stack([t, t.flip(-1)] if mirrored else [t])) for t in images])
 
     def real(paths: list[Path]) -> list[torch.Tensor]:
         out = []
@@ -321,15 +321,15 @@ def held_out_check(
     train_f, train_y, test_f, test_y, synth_f = [], [], [], [], []
     for k, cls in enumerate(classes):
         tr = feats(real([f for f in files[cls] if f not in held[cls]]))
-        te = feats(real(held[cls]))[0::2]  # scored on the images themselves, not their mirror images
         train_f.append(tr)
         train_y.append(torch.full((len(tr),), k))
-        test_f.append(te)
-        test_y.append(torch.full((len(te),), k))
+        if te := real(held[cls]):
+            test_f.append(feats(te, mirrored=False))  # scored on the images themselves
+            test_y.append(torch.full((len(te),), k))
         synth_f.append(feats(list(samples[cls])))
-    xt, yt = torch.cat(test_f), torch.cat(test_y)
-    if not len(yt):
+    if not test_f:
         return 0, {"held_out": 0, "counts": [], "kept_per_class": 0}  # nothing readable to check on
+    xt, yt = torch.cat(test_f), torch.cat(test_y)
     n = min(len(s) for s in samples.values())
     gen = torch.Generator().manual_seed(0)
     boot = torch.randint(len(yt), (2000, len(yt)), generator=gen)  # the same resamples for every count

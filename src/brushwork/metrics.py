@@ -203,14 +203,13 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def linear_probe(
-    features: torch.Tensor, labels: torch.Tensor, classes: int, l2: float = 1e-3, weights: torch.Tensor | None = None
+    features: torch.Tensor, labels: torch.Tensor, classes: int, l2: float = 1e-3
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """A multinomial logistic regression fitted to ``features`` [N, D] and integer ``labels``
-    [N] (standardised features, L2 penalty ``l2``, L-BFGS from zero: same inputs, same probe),
-    each row counted ``weights`` times if given. Returns features [M, D] -> logits [M, classes]."""
+    [N] (standardised features, L2 penalty ``l2``, L-BFGS from zero: same inputs, same probe).
+    Returns features [M, D] -> logits [M, classes]."""
     mu, sd = features.mean(0), features.std(0, unbiased=False) + 1e-4
     z = ((features - mu) / sd).float()
-    w = torch.ones(len(z)) if weights is None else weights.float()
     lin = nn.Linear(z.shape[1], classes)
     nn.init.zeros_(lin.weight)
     nn.init.zeros_(lin.bias)
@@ -218,8 +217,7 @@ def linear_probe(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        ce = F.cross_entropy(lin(z), labels, reduction="none")
-        loss = (ce * w).sum() / w.sum() + l2 * lin.weight.square().sum()
+        loss = F.cross_entropy(lin(z), labels) + l2 * lin.weight.square().sum()
         loss.backward()
         return loss
 
