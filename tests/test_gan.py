@@ -128,10 +128,16 @@ def test_grid_artifacts_see_a_frame_and_a_checkerboard() -> None:
     real = torch.nn.functional.avg_pool2d(torch.randn(32, 3, 36, 36, generator=gen), 5, 1).clamp(-1, 1)
     same = torch.nn.functional.avg_pool2d(torch.randn(32, 3, 36, 36, generator=gen), 5, 1).clamp(-1, 1)
     plain = grid_artifacts(same, real)
-    assert abs(plain["frame"]) < 2 and 0.5 < plain["checkerboard"] < 2
+    assert abs(plain["frame"]) < 3 * plain["frame_se"] and 0.5 < plain["checkerboard"] < 2
     framed = same.clone()
     framed[..., :2, :] = framed[..., -2:, :] = framed[..., :, :2] = framed[..., :, -2:] = -0.8
-    assert grid_artifacts(framed, real)["frame"] < -20
+    dark = grid_artifacts(framed, real)
+    assert dark["frame"] < -20 and dark["frame"] < -10 * dark["frame_se"]
+    assert all(v < -20 for v in dark["frame_sides"].values())
+    bottom = same.clone()
+    bottom[..., -2:, :] = -0.8  # only the bottom edge dark: the sides say which
+    sides = grid_artifacts(bottom, real)["frame_sides"]
+    assert sides["bottom"] < -20 and min(sides[k] for k in ("top", "left", "right")) > sides["bottom"] / 5
     yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
     checker = ((yy + xx) % 2).float() * 0.2 - 0.1
     assert grid_artifacts((same + checker).clamp(-1, 1), real)["checkerboard"] > 10

@@ -180,6 +180,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"Frechet distance, pretrained features: {r['fd']:.1f} (real vs real: {r['fd_real_vs_real']:.1f})\n"
         f"nearest training image, RMS: median {r['nearest_train_rms_median']:.3f}, min {r['nearest_train_rms_min']:.3f} "
         f"(a real crop to its own source: {r['real_crop_to_source_rms_median']:.3f}; samples far below that are copies)\n"
-        f"frame: {r['frame']:+.1f} levels at the border against the real crops'; checkerboard: "
+        f"frame: {r['frame']:+.1f} +- {r['frame_se']:.1f} levels at the border against the real crops' "
+        f"(top {r['frame_sides']['top']:+.1f}, bottom {r['frame_sides']['bottom']:+.1f}, "
+        f"left {r['frame_sides']['left']:+.1f}, right {r['frame_sides']['right']:+.1f}); checkerboard: "
         f"{r['checkerboard']:.2f}x the real crops' power at a 2-px period"
     )

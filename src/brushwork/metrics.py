@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -163,27 +164,42 @@ def dark_blobs(
     return int(dark.sum()), int(opened.sum())
 
 
-def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> dict[str, float]:
+def grid_artifacts(samples: torch.Tensor, real: torch.Tensor, ring: int = 2) -> dict[str, Any]:
     """Two artefacts of generated images ([N, 3, H, W] in [-1, 1]), each beside real crops,
     which show neither: ``frame``, the outer ``ring`` pixels' mean luminance minus the
     interior's, in 8-bit levels (a dark frame is negative), samples' minus the real crops';
-    ``checkerboard``, the share of the luminance spectrum's power (mean removed) at the
-    frequencies of period 2 px (along x, along y, both), samples' over the real crops'
-    (1 = as real images; a checkerboard raises it)."""
+    ``frame_se``, its standard error (the two sets' per-image spreads: real crops of paintings
+    have bright tops and dark bottoms, so a few levels are sampling noise); ``frame_sides``,
+    the same difference for each side (top, bottom, left, right); ``checkerboard``, the share
+    of the luminance spectrum's power (mean removed) at the frequencies of period 2 px (along
+    x, along y, both), samples' over the real crops' (1 = as real images; a checkerboard
+    raises it)."""
 
-    def measure(x: torch.Tensor) -> tuple[float, float]:
+    def measure(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
         lum = luminance(x)[:, 0].double() * 127.5  # levels
         inner = lum[:, ring:-ring, ring:-ring]
         edge = (lum.sum((1, 2)) - inner.sum((1, 2))) / (lum[0].numel() - inner[0].numel())
-        frame = float((edge - inner.mean((1, 2))).mean())
+        mid = inner.mean((1, 2))
+        sides = torch.stack([lum[:, :ring].mean((1, 2)), lum[:, -ring:].mean((1, 2)),
+                             lum[:, :, :ring].mean((1, 2)), lum[:, :, -ring:].mean((1, 2))], 1) - mid[:, None]  # fmt: skip
         power = torch.fft.fft2(lum - lum.mean((1, 2), keepdim=True)).abs().square()
         h, w = lum.shape[-2:]
         nyquist = power[:, h // 2, 0] + power[:, 0, w // 2] + power[:, h // 2, w // 2]
-        return frame, float((nyquist / power.sum((1, 2)).clamp_min(1e-12)).mean())
+        return edge - mid, sides, float((nyquist / power.sum((1, 2)).clamp_min(1e-12)).mean())
 
-    f_s, c_s = measure(samples.float())
-    f_r, c_r = measure(real.float())
-    return {"frame": f_s - f_r, "checkerboard": c_s / max(c_r, 1e-12)}
+    f_s, s_s, c_s = measure(samples.float())
+    f_r, s_r, c_r = measure(real.float())
+    se = (
+        math.sqrt(float(f_s.var()) / len(f_s) + float(f_r.var()) / len(f_r))
+        if min(len(f_s), len(f_r)) > 1
+        else math.nan
+    )
+    sides = (s_s.mean(0) - s_r.mean(0)).tolist()
+    return {
+        "frame": float(f_s.mean() - f_r.mean()), "frame_se": se,
+        "frame_sides": dict(zip(("top", "bottom", "left", "right"), (round(v, 2) for v in sides), strict=True)),
+        "checkerboard": c_s / max(c_r, 1e-12),
+    }  # fmt: skip
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
