@@ -192,3 +192,47 @@ def test_unpaired_training_records_the_line_choice(tmp_path: Path) -> None:
     }  # fmt: skip
     assert meta["generator"]["kwargs"]["lines"] is lines["drawn"]
     assert meta["training"]["work_side"] == 48  # make_images' 48 x 40 photos: the scale lines are drawn at
+
+
+def test_add_lines_draws_the_lines_found_when_asked() -> None:
+    """``decide=False`` (the recipe's lines=always): the lines found are drawn even where the
+    rule would leave them out, and the report says so."""
+    kw = {"ngf": 4, "n_blocks": 1, "lut_size": 5, "structure": True, "detail": 0.0}
+    g = nets.create("generator", "lite", **kw).eval()
+    content, style = blocks(6, seed=1), blocks(6, seed=2)  # a style like the photos: the rule says no
+    assert not add_lines(g, kw, content, style)[2]["drawn"]  # type: ignore[index]
+    lined, lined_kw, report = add_lines(g, kw, content, style, decide=False)
+    assert report is not None and report["drawn"] and report["asked"] and not report["rule"]
+    assert lined is not g and lined_kw["lines"] and lined.structure.ink[1].item() == L.LINE_STRENGTH
+    with torch.no_grad():
+        assert not torch.equal(lined(content), g(content))
+
+
+def test_recipe_lines_modes() -> None:
+    from brushwork.errors import BrushworkError
+
+    assert default_recipe(12).lines == "auto"
+    with pytest.raises(BrushworkError, match="lines must be"):
+        default_recipe(12, lines="sometimes")
+    with pytest.raises(BrushworkError, match="lines=always needs a generator that draws lines"):
+        default_recipe(12, generator="painter", lines="always")
+
+
+@pytest.mark.parametrize(("teacher", "mode"), [("structure", "always"), ("", "never")])
+def test_the_lines_mode_reaches_the_saved_style(tmp_path: Path, teacher: str, mode: str) -> None:
+    """lines=always calibrates and draws lines after the default (pseudo-pair) training, which
+    otherwise has no search; lines=never skips the search of the purely unpaired recipe."""
+    content = ImageBank.from_tensors(list(blocks(3, seed=1, size=64)))
+    style = ImageBank.from_tensors(list(outlined(blocks(3, seed=2, size=64))))
+    r = default_recipe(len(style), size=32, **TINY, teacher=teacher, lines=mode)
+    path = train_style_run(
+        content=content, style=style, pairs=None, recipe=r, run_dir=tmp_path / "run",
+        style_dir=tmp_path / "style", budget=Budget(steps=2), seed=1, device="cpu", quiet=True,
+    )  # fmt: skip
+    meta = json.loads((path / "style.json").read_text())
+    if mode == "always":
+        lines = meta["training"]["lines"]
+        assert lines["asked"] and lines["drawn"] and meta["generator"]["kwargs"]["lines"] is True
+        assert "lines" not in meta["training"].get("pruned", {}).get("dropped", [])  # they change the output
+    else:
+        assert "lines" not in meta["training"]

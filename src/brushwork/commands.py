@@ -52,10 +52,15 @@ def train(args: argparse.Namespace) -> int:
         if lines:  # what the line calibration after unpaired training decided
             if lines.get("drawing"):
                 print(f"ink lines: drawn, with paper and stroke tones (a drawing; edge threshold {lines['edge_at']})")
+            elif lines.get("asked"):
+                verdict = "would have drawn them too" if lines.get("rule") else "would have left them out"
+                print(f"ink lines: drawn as asked (edge threshold {lines['edge_at']}; the automatic choice {verdict})")
             elif lines["drawn"]:
                 print(f"ink lines: drawn (edge threshold {lines['edge_at']})")
             else:
-                print("ink lines: none (the style images show no clear dark outlines)")
+                print(
+                    "ink lines: none (the style images show no clear dark outlines; --set lines=always draws the ones found)"
+                )
     return 0
 
 

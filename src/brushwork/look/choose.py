@@ -131,7 +131,10 @@ def choose_generator(
         f"{': brush strokes' if stroked else ''})"
     )
     if name == "lite":
-        why += ": colour follows colour; for strokes the set does not show, use --generator painter"
+        why += (
+            ": colour follows colour; for strokes the set does not show, use --generator painter; "
+            "for dark outlines, --set lines=always"
+        )
     return name, {
         "generator": name,
         "drawn_share": round(share, 4),

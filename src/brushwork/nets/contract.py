@@ -161,7 +161,7 @@ class StyleGenerator(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} has no structure stage")
 
     def finalize(
-        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
+        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
     ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
         return self, kwargs, None
 

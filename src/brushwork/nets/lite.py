@@ -242,12 +242,13 @@ class LiteGenerator(StyleGenerator):
         return s if mask is None else self.structure.draw(s, mask)
 
     def finalize(
-        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
+        self, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
     ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
-        """Ink lines chosen by search after unpaired training (lite_lines.py)."""
+        """Ink lines chosen by search after training (lite_lines.py); ``decide=False`` draws
+        the lines found whatever the search's rule says."""
         from .lite_lines import add_lines
 
-        return add_lines(self, kwargs, content, style)
+        return add_lines(self, kwargs, content, style, decide=decide)
 
     def stages(self) -> list[str]:
         """The residual (the convolutions), the structure stage's smoothing and lines, the

@@ -226,11 +226,13 @@ def lines_rule(report: dict[str, Any], max_swd_ratio: float = 0.8, min_ink_ratio
 
 
 def add_lines(
-    g: nn.Module, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor
+    g: nn.Module, kwargs: dict[str, Any], content: torch.Tensor, style: torch.Tensor, *, decide: bool = True
 ) -> tuple[nn.Module, dict[str, Any], dict[str, Any] | None]:
-    """A trained `lite` generator ``g`` (built with ``kwargs``, smoothing only) -> the generator
-    to save, its kwargs and the calibration's report. Where lines are chosen, that is a copy
-    with a line-drawing stage; otherwise ``g`` itself, unchanged. A generator without a
+    """A trained `lite` generator ``g`` (built with ``kwargs``) -> the generator to save, its
+    kwargs and the calibration's report. Where lines are chosen, that is a copy with a
+    line-drawing stage set to the lines found; otherwise ``g`` itself, unchanged. With
+    ``decide=False`` the lines found are drawn whatever ``lines_rule`` says (the report's
+    ``asked`` is then true and ``rule`` holds the rule's verdict). A generator without a
     structure stage is returned as it is, with no report."""
     if not kwargs.get("structure"):
         return g, kwargs, None
@@ -238,5 +240,7 @@ def add_lines(
     lined = cast("LiteGenerator", create("generator", "lite", **kw))
     lined.load_state_dict(g.state_dict(), strict=False)  # the line numbers are new
     lined.eval().requires_grad_(False)
-    report = calibrate_lines(lined, content, style)
+    report = calibrate_lines(lined, content, style, decide=decide)
+    if not decide:  # drawn as asked; the stage holds the lines found (calibrate_lines left them)
+        report = {**report, "rule": report["drawn"], "drawn": True, "strength": LINE_STRENGTH, "asked": True}
     return (lined, kw, report) if report["drawn"] else (g, kwargs, report)

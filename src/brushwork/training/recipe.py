@@ -18,6 +18,7 @@ from ..losses import LOSSES, PIXEL_LOSSES
 from ..schema import check_like
 
 METHODS = ("cut", "fastcut", "cyclegan")
+LINE_MODES = ("auto", "always", "never")  # the recipe's ``lines``
 SMALL_SET = 50  # style sets below this many images count as "small"
 
 
@@ -124,6 +125,11 @@ class StyleRecipe(RecipeBase):
     lambda_edges: float = 0.0
     # lite, unpaired: after training, choose ink lines by a grid search (nets/lite_lines.py)
     line_calibration: bool = False
+    # ink lines after training: "auto" (the recipe decides: the search above, kept where its
+    # rule finds clear outlines in the style; with pseudo-pairs, none beyond what the pairs
+    # taught), "always" (draw the lines the search finds, in the style's ink colour and at its
+    # ink count, whatever the rule says: for outlines the rule misses), "never" (no search)
+    lines: str = "auto"
     # when the style is saved, leave out the generator's stages that change nothing on the
     # content photos (training/prune.py): a colour grade then applies as a colour map alone
     prune: bool = True
@@ -179,6 +185,15 @@ class StyleRecipe(RecipeBase):
                 )
         if self.teacher and self.teacher not in TEACHERS:
             raise BrushworkError(f"teacher must be {', '.join(TEACHERS)} or empty, got {self.teacher!r}")
+        if self.lines not in LINE_MODES:
+            raise BrushworkError(f"lines must be {', '.join(LINE_MODES)}, got {self.lines!r}")
+        if self.lines == "always" and "line_calibration" not in family.recipe_features:
+            having = [
+                n for n in nets.names("generator") if "line_calibration" in nets.generator_class(n).recipe_features
+            ]
+            raise BrushworkError(
+                f"lines=always needs a generator that draws lines ({', '.join(having)}), not {self.generator!r}"
+            )
         if self.colour_start not in ("identity", "idt", "transport"):
             raise BrushworkError(f"colour_start must be identity, idt or transport, got {self.colour_start!r}")
         if self.idt_kind not in PIXEL_LOSSES:

@@ -267,12 +267,12 @@ def _save_trained(
     if g_final.detail is not None:  # the residual trains at full strength; the style applies r.detail of it
         g_final.set_detail(r.detail)
         g_kw["detail"] = r.detail
-    if r.line_calibration:  # the family's finalize step (lite: ink lines chosen by search), on
-        # crops drawn apart from training's random stream
+    if (r.line_calibration and r.lines == "auto") or r.lines == "always":  # the family's finalize
+        # step (lite: ink lines chosen by search), on crops drawn apart from training's random stream
         crops = torch.Generator().manual_seed(seed + 11)
         content_crops = random_crops(content, LINE_CROPS, r.size, (1.0, 1.0), crops)
         style_crops = random_crops(m.style, LINE_CROPS, r.size, (1.0, 1.0), crops)
-        g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops)
+        g_final, g_kw, summary["lines"] = g_final.finalize(g_kw, content_crops, style_crops, decide=r.lines == "auto")
     if r.prune and g_final.stages():  # the stages that change nothing on the photos are left out
         g_final, g_kw, summary["pruned"] = prune_for_save(r.generator, g_kw, g_final, content, r.size, seed)
     preview = _preview(g_final, content.tensors, torch.device("cpu"))
