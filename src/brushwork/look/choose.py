@@ -145,10 +145,13 @@ def choose_generator(
 
 
 def resolve_generator(
-    content: list[torch.Tensor], style: list[torch.Tensor], paired: bool, seed: int = 0
+    content: list[torch.Tensor], style: list[torch.Tensor], paired: bool, seed: int = 0, *, outlines: bool = False
 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """``--generator auto``: lite when before/after pairs are given (real pairs are its
-    recipe's most direct signal), else ``choose_generator``."""
+    recipe's most direct signal) or ink outlines are asked for (``outlines``: the recipe's
+    lines=always; lite's line stage draws them), else ``choose_generator``."""
     if paired:
         return "lite", {"generator": "lite", "why": "before/after pairs are learned by lite"}
+    if outlines:
+        return "lite", {"generator": "lite", "why": "ink lines were asked for (lines=always), which lite draws"}
     return choose_generator(content, style, seed)

@@ -92,6 +92,7 @@ $("start").addEventListener("click", async () => {
   form.append("name", $("style-name").value.trim());
   form.append("minutes", $("minutes").value);
   form.append("generator", $("generator").value);
+  if ($("outlines").checked) form.append("recipe", JSON.stringify({ lines: "always" }));
   form.append("overwrite", $("overwrite").checked ? "true" : "false");
   $("job").hidden = false;
   $("bar").style.width = "0";
