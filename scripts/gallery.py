@@ -4,7 +4,8 @@ Six looks, each shown on a built-in photo that no style below learned from: thre
 styles (a grade, a pencil drawing, Van Gogh's paintings) and three learned here by the
 default recipe (``--generator auto``) from designed looks (``benchmarks/looks.py``) applied to
 half of the built-in photos, the other half as content: a halftone print, a mild photo preset
-and a comic (flat colour, outlines). Training uses a temporary library; nothing of the user's
+and a comic (flat colour, outlines; learned with ``lines=always``, as the default draws no
+outlines). Training uses a temporary library; nothing of the user's
 is touched.
 
     python scripts/gallery.py [--minutes 3] [--out docs/images/gallery.jpg]
@@ -30,14 +31,16 @@ from brushwork.library import builtin_dir as library_dir  # noqa: E402
 from brushwork.stylizer import Stylizer  # noqa: E402
 from looks import EXTRA_LOOKS, LOOKS  # noqa: E402
 
-# (caption, a built-in style or a designed look to learn, the photo it is shown on)
-ROWS = [
-    ("colour grade (built-in teal-orange)", "builtin:teal-orange", "kodim13"),
-    ("pencil drawing (built-in pencil)", "builtin:pencil", "kodim23"),
-    ("halftone print (learned, 1 ink)", "look:halftone", "kodim15"),
-    ("painting (built-in vangogh)", "builtin:vangogh", "kodim07"),
-    ("mild preset (learned: fade, warmth, vignette)", "look:faded", "kodim11"),
-    ("comic: flat colour, outlines (learned)", "look:cartoon", "kodim21"),
+# (caption, a built-in style or a designed look to learn, the photo it is shown on, recipe
+# settings for learning it)
+ROWS: list[tuple[str, str, str, dict[str, str]]] = [
+    ("colour grade (built-in teal-orange)", "builtin:teal-orange", "kodim13", {}),
+    ("pencil drawing (built-in pencil)", "builtin:pencil", "kodim23", {}),
+    ("halftone print (learned, 1 ink)", "look:halftone", "kodim15", {}),
+    ("painting (built-in vangogh)", "builtin:vangogh", "kodim07", {}),
+    ("mild preset (learned: fade, warmth, vignette)", "look:faded", "kodim11", {}),
+    # outlines are drawn on request only (docs/usage.md)
+    ("comic: flat colour, outlines (learned, --set lines=always)", "look:cartoon", "kodim21", {"lines": "always"}),
 ]
 HEIGHT = 220
 
@@ -49,7 +52,7 @@ def photo(name: str) -> torch.Tensor:
     return pil_to_tensor(load_image(path))
 
 
-def learn(look: str, minutes: float, shown: set[str], home: Path) -> Stylizer:
+def learn(look: str, minutes: float, shown: set[str], home: Path, recipe: dict[str, str]) -> Stylizer:
     """Learn a designed look from the built-in photos not shown in the gallery."""
     from brushwork.api import train_style
 
@@ -65,7 +68,7 @@ def learn(look: str, minutes: float, shown: set[str], home: Path) -> Stylizer:
         else:
             y = fn(((t + 1) / 2)[None])[0] * 2 - 1
             save_image_atomic(tensor_to_pil(y.clamp(-1, 1)), style / f"{p.stem}.png")
-    path = train_style(style, content, name=f"gallery-{look}", minutes=minutes, quiet=True)
+    path = train_style(style, content, name=f"gallery-{look}", minutes=minutes, quiet=True, recipe=recipe or None)
     return Stylizer.load(path, device="cpu")
 
 
@@ -83,12 +86,12 @@ def main() -> None:
     pairs: list[tuple[str, Image.Image]] = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["BRUSHWORK_HOME"] = tmp  # a library of its own for the learned looks
-        for caption, source, name in ROWS:
+        for caption, source, name, recipe in ROWS:
             kind, _, what = source.partition(":")
             st = (
                 Stylizer.load(library_dir() / what)
                 if kind == "builtin"
-                else learn(what, args.minutes, shown, Path(tmp))
+                else learn(what, args.minutes, shown, Path(tmp), recipe)
             )
             x = photo(name)
             with torch.no_grad():
