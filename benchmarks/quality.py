@@ -236,8 +236,7 @@ def main() -> None:
             outs["magenta"] = [mag.stylize(t, set_vec) for t in c]
         generator, choice = args.generator, None
         if generator == "auto":  # as brushwork train chooses it (look/choose.py)
-            outlines = overrides.get("lines") == "always"
-            generator, choice = resolve_generator(a, style, args.pairs > 0, args.seed, outlines=outlines)
+            generator, choice = resolve_generator(a, style, args.pairs > 0, args.seed, overrides)
         r = default_recipe(len(style), method=args.method, generator=generator, n_pairs=args.pairs, **overrides)
         if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
             teacher = TEACHERS[r.teacher](a, style, seed=args.seed)

@@ -85,7 +85,7 @@ def test_a_drawing_gets_the_painter_and_a_grade_or_a_printed_screen_gets_lite() 
 
 
 def test_pairs_are_learned_by_lite_and_the_choice_says_why() -> None:
-    assert resolve_generator([], [], paired=False, outlines=True)[0] == "lite"  # lines=always: lite draws them
+    assert resolve_generator([], [], paired=False, recipe={"lines": "always"})[0] == "lite"  # lite draws them
     name, why = resolve_generator([], [], paired=True)
     assert name == "lite" and "pairs" in why["why"]
 

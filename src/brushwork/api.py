@@ -69,10 +69,7 @@ def train_style(
         r = StyleRecipe.from_json(saved["recipe"])
     else:
         if generator == "auto":
-            outlines = (recipe or {}).get("lines") == "always"
-            generator, choice = resolve_generator(
-                content.tensors, style.tensors, pairs is not None, seed, outlines=outlines
-            )
+            generator, choice = resolve_generator(content.tensors, style.tensors, pairs is not None, seed, recipe)
             if (not quiet or dry_run) and rank() == 0:
                 (warn or warn_user)(f"generator {generator}: {choice['why']}")
         overrides = {"loss": loss, "size": size, **(recipe or {})}

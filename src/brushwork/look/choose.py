@@ -36,6 +36,7 @@ built-in Van Gogh set 2.32-2.56, Monet, Degas, Munch). Painter when either measu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -145,13 +146,14 @@ def choose_generator(
 
 
 def resolve_generator(
-    content: list[torch.Tensor], style: list[torch.Tensor], paired: bool, seed: int = 0, *, outlines: bool = False
+    content: list[torch.Tensor], style: list[torch.Tensor], paired: bool, seed: int = 0,
+    recipe: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """``--generator auto``: lite when before/after pairs are given (real pairs are its
-    recipe's most direct signal) or ink outlines are asked for (``outlines``: the recipe's
-    lines=always; lite's line stage draws them), else ``choose_generator``."""
+    recipe's most direct signal) or the ``recipe`` overrides ask for ink outlines
+    (lines=always: lite's line stage draws them), else ``choose_generator``."""
     if paired:
         return "lite", {"generator": "lite", "why": "before/after pairs are learned by lite"}
-    if outlines:
+    if (recipe or {}).get("lines") == "always":
         return "lite", {"generator": "lite", "why": "ink lines were asked for (lines=always), which lite draws"}
     return choose_generator(content, style, seed)

@@ -179,26 +179,28 @@ class StyleRecipe(RecipeBase):
         family = nets.generator_class(self.generator)
         for feature in ("line_calibration", "screen", "grain", "prior"):  # stages a family may have
             if getattr(self, feature) and feature not in family.recipe_features:
-                having = [n for n in nets.names("generator") if feature in nets.generator_class(n).recipe_features]
                 raise BrushworkError(
-                    f"{feature} needs a generator that has it ({', '.join(having)}), not {self.generator!r}"
+                    f"{feature} needs a generator that has it ({_families_with(feature)}), not {self.generator!r}"
                 )
         if self.teacher and self.teacher not in TEACHERS:
             raise BrushworkError(f"teacher must be {', '.join(TEACHERS)} or empty, got {self.teacher!r}")
         if self.lines not in LINE_MODES:
             raise BrushworkError(f"lines must be {', '.join(LINE_MODES)}, got {self.lines!r}")
         if self.lines == "always" and "line_calibration" not in family.recipe_features:
-            having = [
-                n for n in nets.names("generator") if "line_calibration" in nets.generator_class(n).recipe_features
-            ]
             raise BrushworkError(
-                f"lines=always needs a generator that draws lines ({', '.join(having)}), not {self.generator!r}"
+                f"lines=always needs a generator that draws lines ({_families_with('line_calibration')}), "
+                f"not {self.generator!r}"
             )
         if self.colour_start not in ("identity", "idt", "transport"):
             raise BrushworkError(f"colour_start must be identity, idt or transport, got {self.colour_start!r}")
         if self.idt_kind not in PIXEL_LOSSES:
             raise BrushworkError(f"idt_kind must be one of {', '.join(PIXEL_LOSSES)}, got {self.idt_kind!r}")
         self.check_diffaug()
+
+
+def _families_with(feature: str) -> str:
+    """The generator families whose recipes may turn ``feature`` on, for error messages."""
+    return ", ".join(n for n in nets.names("generator") if feature in nets.generator_class(n).recipe_features)
 
 
 def default_recipe(
