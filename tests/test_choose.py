@@ -76,7 +76,7 @@ def test_a_drawing_gets_the_painter_and_a_grade_or_a_printed_screen_gets_lite() 
         style = [look(t) for t in others]
         name, why = choose_generator(content, style)
         assert name == expected, (look.__name__, why)  # measured: 0.75, 0.00, 0.07
-        assert (why["drawn_share"] > DRAWN) == (expected == "painter")
+        assert (why["drawn_share"] > DRAWN) == (expected == "painter") == why["drawn"]
         # a painting set reads as a colour look too: the lite choice says how to get strokes
         assert ("--generator painter" in why["why"]) == (expected == "lite")
     # the dots alone would have read as drawn (0.55): the screen taken out is what decides

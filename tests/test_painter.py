@@ -81,6 +81,19 @@ def test_prior_needs_a_family_that_has_one() -> None:
         default_recipe(12, generator="resnet", prior=True)
 
 
+def test_a_drawn_look_loosens_the_painters_tie_to_the_photo() -> None:
+    """A drawing keeps the photo's lines, not its colours: where ``--generator auto`` measured
+    a drawn look, the painter's PatchNCE weighs less and its style vector more; a painting
+    (chosen for its strokes) and the other families keep their recipes, and the user's
+    overrides still come last."""
+    from brushwork.training.recipe import default_recipe
+
+    painted, drawn = default_recipe(12, generator="painter"), default_recipe(12, generator="painter", drawn=True)
+    assert drawn.lambda_nce < painted.lambda_nce and drawn.lambda_style_vec > painted.lambda_style_vec
+    assert default_recipe(12, drawn=True) == default_recipe(12)  # lite: no PatchNCE tie to loosen
+    assert default_recipe(12, generator="painter", drawn=True, lambda_nce=2.0).lambda_nce == 2.0
+
+
 def test_a_painter_exports_to_onnx_with_the_same_output(tmp_path: Path) -> None:
     from brushwork.export import export_generator
 

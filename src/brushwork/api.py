@@ -74,7 +74,8 @@ def train_style(
                 (warn or warn_user)(f"generator {generator}: {choice['why']}")
         overrides = {"loss": loss, "size": size, **(recipe or {})}
         n_pairs = 0 if pairs is None else len(pairs.before)
-        r = default_recipe(len(style), method=method, generator=generator, n_pairs=n_pairs, **overrides)
+        drawn = bool((choice or {}).get("drawn"))
+        r = default_recipe(len(style), method=method, generator=generator, n_pairs=n_pairs, drawn=drawn, **overrides)
     r.validate()
     for msg in failures:
         (warn or warn_user)(f"skipped {msg}")

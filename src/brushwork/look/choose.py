@@ -138,6 +138,7 @@ def choose_generator(
         )
     return name, {
         "generator": name,
+        "drawn": drawn,
         "drawn_share": round(share, 4),
         "stroke_excess": round(strokes, 4),
         "rule": f"painter if drawn_share > {DRAWN} or stroke_excess > {STROKES}",

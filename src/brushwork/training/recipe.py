@@ -204,15 +204,19 @@ def _families_with(feature: str) -> str:
 
 
 def default_recipe(
-    n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0, **overrides: Any
-) -> StyleRecipe:
-    """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs:
-    the generator family's own settings (``recipe_defaults``), differentiable augmentation for
-    small sets, then ``overrides`` (``generator_kwargs`` are merged into the recipe's own)."""
+    n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0, drawn: bool = False,
+    **overrides: Any,
+) -> StyleRecipe:  # fmt: skip
+    """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs
+    (``drawn``: measured to be a drawn look, ``look.choose``): the generator family's own
+    settings (``recipe_defaults``), differentiable augmentation for small sets, then
+    ``overrides`` (``generator_kwargs`` are merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
     r.check_generator()  # before its family is asked for its settings
     small = n_style < SMALL_SET
-    family = nets.generator_class(generator).recipe_defaults(n_pairs > 0, overrides.get("teacher", "structure"), small)
+    family = nets.generator_class(generator).recipe_defaults(
+        n_pairs > 0, overrides.get("teacher", "structure"), small, drawn
+    )
     r.apply_overrides(family)  # named and typed like the user's overrides
     if small:
         r.diffaug = "translation,cutout"
