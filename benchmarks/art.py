@@ -70,7 +70,7 @@ def learn(
         if generator == "auto":  # as brushwork train chooses it (look/choose.py)
             generator, choice = resolve_generator(content, style, False, args.seed)
             print(f"generator {generator}: {choice['why']}", flush=True)
-        r = default_recipe(len(style), generator=generator, drawn=bool((choice or {}).get("drawn")), **overrides)
+        r = default_recipe(len(style), generator=generator, choice=choice, **overrides)
         t0 = time.perf_counter()
         path = train_style_run(
             content=ImageBank.from_tensors(content), style=ImageBank.from_tensors(style), pairs=None, recipe=r,

@@ -237,9 +237,8 @@ def main() -> None:
         generator, choice = args.generator, None
         if generator == "auto":  # as brushwork train chooses it (look/choose.py)
             generator, choice = resolve_generator(a, style, args.pairs > 0, args.seed, overrides)
-        drawn = bool((choice or {}).get("drawn"))
         r = default_recipe(
-            len(style), method=args.method, generator=generator, n_pairs=args.pairs, drawn=drawn, **overrides
+            len(style), method=args.method, generator=generator, n_pairs=args.pairs, choice=choice, **overrides
         )
         if args.show_teacher and r.teacher:  # the pseudo-pairs' teacher on its own, fitted as training fits it
             teacher = TEACHERS[r.teacher](a, style, seed=args.seed)

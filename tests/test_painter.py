@@ -88,10 +88,11 @@ def test_a_drawn_look_loosens_the_painters_tie_to_the_photo() -> None:
     overrides still come last."""
     from brushwork.training.recipe import default_recipe
 
-    painted, drawn = default_recipe(12, generator="painter"), default_recipe(12, generator="painter", drawn=True)
+    choice = {"generator": "painter", "drawn": True}
+    painted, drawn = default_recipe(12, generator="painter"), default_recipe(12, generator="painter", choice=choice)
     assert drawn.lambda_nce < painted.lambda_nce and drawn.lambda_style_vec > painted.lambda_style_vec
-    assert default_recipe(12, drawn=True) == default_recipe(12)  # lite: no PatchNCE tie to loosen
-    assert default_recipe(12, generator="painter", drawn=True, lambda_nce=2.0).lambda_nce == 2.0
+    assert default_recipe(12, choice=choice) == default_recipe(12)  # lite: no PatchNCE tie to loosen
+    assert default_recipe(12, generator="painter", choice=choice, lambda_nce=2.0).lambda_nce == 2.0
 
 
 def test_a_painter_exports_to_onnx_with_the_same_output(tmp_path: Path) -> None:

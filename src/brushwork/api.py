@@ -74,8 +74,7 @@ def train_style(
                 (warn or warn_user)(f"generator {generator}: {choice['why']}")
         overrides = {"loss": loss, "size": size, **(recipe or {})}
         n_pairs = 0 if pairs is None else len(pairs.before)
-        drawn = bool((choice or {}).get("drawn"))
-        r = default_recipe(len(style), method=method, generator=generator, n_pairs=n_pairs, drawn=drawn, **overrides)
+        r = default_recipe(len(style), method=method, generator=generator, n_pairs=n_pairs, choice=choice, **overrides)
     r.validate()
     for msg in failures:
         (warn or warn_user)(f"skipped {msg}")

@@ -7,6 +7,7 @@ and more style patches per step); any field can be overridden by the caller.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -204,16 +205,17 @@ def _families_with(feature: str) -> str:
 
 
 def default_recipe(
-    n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0, drawn: bool = False,
-    **overrides: Any,
+    n_style: int, method: str = "cut", generator: str = "lite", n_pairs: int = 0,
+    choice: Mapping[str, Any] | None = None, **overrides: Any,
 ) -> StyleRecipe:  # fmt: skip
     """The recipe for a style set of ``n_style`` images and ``n_pairs`` before/after pairs
-    (``drawn``: measured to be a drawn look, ``look.choose``): the generator family's own
-    settings (``recipe_defaults``), differentiable augmentation for small sets, then
-    ``overrides`` (``generator_kwargs`` are merged into the recipe's own)."""
+    (``choice``: ``--generator auto``'s evidence, ``look.choose``, which says whether the look
+    was measured to be drawn): the generator family's own settings (``recipe_defaults``),
+    differentiable augmentation for small sets, then ``overrides`` (``generator_kwargs`` are
+    merged into the recipe's own)."""
     r = StyleRecipe(method=method, generator=generator)
     r.check_generator()  # before its family is asked for its settings
-    small = n_style < SMALL_SET
+    small, drawn = n_style < SMALL_SET, bool((choice or {}).get("drawn"))
     family = nets.generator_class(generator).recipe_defaults(
         n_pairs > 0, overrides.get("teacher", "structure"), small, drawn
     )
