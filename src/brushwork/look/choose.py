@@ -29,13 +29,9 @@ lite, which keeps the photo's detail, has no way to make; the painter paints the
 measure (``stroke_excess``) finds them: the texture in the flattest parts of the style images,
 4 px and coarser, against what lite's start (the colour transport and the grain lite fits)
 leaves there, with a robust spread per block so that the steps of flat colour do not count.
-It is read at 4 px and at 8 px and the smaller kept: brush strokes are texture at both scales,
-while a coarse printed screen (period up to 8 px) that the notch leaves partly in place, its
-dots only in the shadows, averages out at 8 px (such a screen read 3.27x at 4 px, 1.33x at 8).
 Grades, grain, flat colour, ink and printed screens read about 1 (0.14-1.43 on 57 fresh random
-looks that do not draw); brush strokes cover even a painting's sky and read over 2 at both
-scales (the Van Gogh sets 2.43-2.60, Monet, Degas, Munch, Gauguin). Painter when either measure
-says so.
+looks that do not draw); brush strokes cover even a painting's sky and read over 2 (the
+built-in Van Gogh set 2.32-2.56, Monet, Degas, Munch). Painter when either measure says so.
 """
 
 from __future__ import annotations
@@ -46,7 +42,7 @@ from typing import Any
 import torch
 
 from ..data import evenly
-from .grain import GRAIN_BLOCK, GRAIN_IMAGES, fit_grain, grain_field, noise_floor
+from .grain import GRAIN_IMAGES, fit_grain, grain_field, noise_floor
 from .screen import fit_screen, notch_screen
 from .teacher import structure_alpha
 from .transport import ColourTable
@@ -56,8 +52,7 @@ DRAWN = 0.5  # structure explains more than half of the style's colour: a drawn 
 BLUR = 1.5  # px: the sets are read at the scale of the picture, not of a pixel's texture
 SAMPLES = 200_000  # pixels the measure reads from each set
 STROKES = 2.0  # the style's flattest parts carry over twice the texture of lite's start: strokes
-# px: strokes are read 4 and 8 times coarser than a pixel (grain is finer), the smaller kept
-STROKE_SCALES = (4, 8)
+STROKE_SCALE = 4  # px: strokes are read 4 times coarser than a pixel (grain is finer)
 
 
 def descreened(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -88,8 +83,7 @@ def cleaned(
 def stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> float:
     """How much more texture the flattest parts of the style images carry than those of lite's
     start (the colour transport, plus the grain lite fits, applied to the photos), read
-    ``STROKE_SCALES`` times coarser than a pixel (the smaller ratio of the two kept: strokes
-    show at both, a coarse screen's dots not at 8 px): the ratio of the two sets' robust noise floors
+    ``STROKE_SCALE`` times coarser than a pixel: the ratio of the two sets' robust noise floors
     (``look.grain.noise_floor``: a block's median absolute high pass, so a step between flat
     colours that crosses a block does not count, texture that covers it does). About 1 for a
     grade or grain, below 1 for flat colour or a smoothed look, over 2 for brush strokes,
@@ -104,20 +98,9 @@ def _stroke_excess(content: list[torch.Tensor], style: list[torch.Tensor], seed:
     amount = fit_grain(start, style)
     if amount:
         start = [(t + amount * grain_field(*t.shape[-2:])[None]).clamp(-1, 1) for t in start]
-    ratios = []
-    for scale in STROKE_SCALES:
-        # a coarser scale counts where both sets have an image at least 3 blocks across
-        # there: the flattest blocks are only found among many (small images are read at 4 px)
-        if scale == STROKE_SCALES[0] or all(_blocks_at(images, scale) for images in (start, style)):
-            ours = noise_floor(start, scale, robust=True)
-            ratios.append(noise_floor(style, scale, robust=True) / max(ours, 1e-4))
-    return min(ratios)
-
-
-def _blocks_at(images: list[torch.Tensor], scale: int) -> bool:
-    """Whether some image of ``images`` is at least 3 noise-floor blocks across when read
-    ``scale`` times coarser than a pixel."""
-    return any(min(t.shape[-2:]) // scale >= 3 * GRAIN_BLOCK + 2 for t in images)
+    ours = noise_floor(start, STROKE_SCALE, robust=True)
+    theirs = noise_floor(style, STROKE_SCALE, robust=True)
+    return theirs / max(ours, 1e-4)
 
 
 def drawn_share(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> float:
