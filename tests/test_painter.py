@@ -95,6 +95,21 @@ def test_a_drawn_look_loosens_the_painters_tie_to_the_photo() -> None:
     assert default_recipe(12, generator="painter", choice=choice, lambda_nce=2.0).lambda_nce == 2.0
 
 
+def test_one_painting_pulls_the_painter_to_its_style_vector() -> None:
+    """A single style image is the style itself, not a mean over a set's varied images: the
+    painter is pulled to its style vector harder than for a set (or a drawing) and tied to the
+    photo less; lite ignores it; the user's overrides still come last."""
+    from brushwork.training.recipe import default_recipe
+
+    single, painted = default_recipe(1, generator="painter"), default_recipe(12, generator="painter")
+    drawn = default_recipe(12, generator="painter", choice={"generator": "painter", "drawn": True})
+    assert single.lambda_style_vec > drawn.lambda_style_vec > painted.lambda_style_vec
+    assert single.lambda_nce < painted.lambda_nce
+    lite_single, lite_set = default_recipe(1), default_recipe(12)
+    assert (lite_single.lambda_nce, lite_single.lambda_style_vec) == (lite_set.lambda_nce, lite_set.lambda_style_vec)
+    assert default_recipe(1, generator="painter", lambda_style_vec=1.0).lambda_style_vec == 1.0
+
+
 def test_a_painter_exports_to_onnx_with_the_same_output(tmp_path: Path) -> None:
     from brushwork.export import export_generator
 

@@ -127,12 +127,15 @@ class StyleGenerator(nn.Module):
 
     # ---- training ----------------------------------------------------------------------
     @classmethod
-    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False) -> dict[str, Any]:
+    def recipe_defaults(
+        cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False, single: bool = False
+    ) -> dict[str, Any]:
         """The training recipe's settings this family needs (``training.recipe.default_recipe``
         applies them, then the user's overrides): ``paired`` with before/after pairs,
         ``teacher`` the pseudo-pair teacher asked for ("" for none), ``small_set`` for style
         sets of fewer than 50 images, ``drawn`` when ``--generator auto`` measured the style set
-        to be drawn rather than graded or painted (``look.choose``)."""
+        to be drawn rather than graded or painted (``look.choose``), ``single`` when the style
+        is one image."""
         return {}
 
     def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:

@@ -60,7 +60,9 @@ class LiteGenerator(StyleGenerator):
     detail: float  # always a number here (the contract allows None: no detail control)
 
     @classmethod
-    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False) -> dict[str, Any]:
+    def recipe_defaults(
+        cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False, single: bool = False
+    ) -> dict[str, Any]:
         # the CPU recipe: a patch-distribution loss that converges in minutes, a fast-learning
         # colour LUT, and the pixel identity loss (a look's own images are near fixed points),
         # which also keeps colours put where the style set differs from the photos only by

@@ -31,7 +31,9 @@ class ResnetGenerator(StyleGenerator):
     shared_norm = True  # instance norm: tiles share one set of statistics
 
     @classmethod
-    def recipe_defaults(cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False) -> dict[str, Any]:
+    def recipe_defaults(
+        cls, paired: bool, teacher: str, small_set: bool, drawn: bool = False, single: bool = False
+    ) -> dict[str, Any]:
         return {"d_ndf": 64}  # the GPU-class setting: CycleGAN's and CUT's own discriminator
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9) -> None:

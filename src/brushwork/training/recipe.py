@@ -217,7 +217,7 @@ def default_recipe(
     r.check_generator()  # before its family is asked for its settings
     small, drawn = n_style < SMALL_SET, bool((choice or {}).get("drawn"))
     family = nets.generator_class(generator).recipe_defaults(
-        n_pairs > 0, overrides.get("teacher", "structure"), small, drawn
+        n_pairs > 0, overrides.get("teacher", "structure"), small, drawn, single=n_style == 1
     )
     r.apply_overrides(family)  # named and typed like the user's overrides
     if small:
