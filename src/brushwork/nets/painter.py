@@ -96,18 +96,15 @@ class Painter(StyleGenerator):
             # flat and shading where the style puts it, whatever the photo's tone there (the
             # pretrained start follows the photo's tones, and shaded a drawing's skies dark)
             d.update(teacher=teacher, lambda_pair=10.0, pair_pool=8)
-        if drawn:
-            # a drawing keeps the photo's lines, not its colours: PatchNCE, which ties each
-            # output patch to its photo's, at a quarter, and the style vector at 4: on 8 fresh
-            # random drawings +0.35 dB and closer in style space on every one, the photo's reds
-            # gone from the pencil; on the Van Gogh set it cost style distance, so not for sets
-            d.update(lambda_nce=0.25, lambda_style_vec=4.0)
-        if single:
-            # one painting: its style vector is the style itself, not the mean of a set's varied
-            # ones, so the outputs are pulled to it hard (8) and tied to the photo at a quarter:
-            # on 4 single paintings 25-30% closer in style space, the patch test unchanged,
-            # content SSIM 0.05-0.12 lower, the strokes stronger in the sheets
-            d.update(lambda_nce=0.25, lambda_style_vec=8.0)
+        if drawn or single:
+            # PatchNCE, which ties each output patch to its photo's, at a quarter, and the style
+            # vector pulled harder. A drawing keeps the photo's lines, not its colours (4: on 8
+            # fresh random drawings +0.35 dB and closer in style space on every one, the photo's
+            # reds gone from the pencil). One painting's style vector is the style itself, not
+            # the mean of a set's varied ones (8: on 4 single paintings 25-30% closer in style
+            # space, the patch test unchanged, content SSIM 0.05-0.12 lower). On the Van Gogh
+            # set the stronger pull cost style distance, so sets of paintings keep 1
+            d.update(lambda_nce=0.25, lambda_style_vec=8.0 if single else 4.0)
         return d
 
     def __init__(self, blocks: int = 5) -> None:
