@@ -46,10 +46,12 @@ KANDINSKYS = ["singles/composition_vii.jpg", "singles/en_campo_gris_kandinsky.jp
 ENTRIES = [
     Entry("vangogh", "Van Gogh, twelve paintings", ["builtin:vangogh"]),
     Entry("madonna", "Raphael's Madonna, eleven workshop copies", ["raphael/*"]),
-    Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"]),
+    # the stroke measure reads these two as colour looks (fine strokes; flat colour and outlines),
+    # and lite gave the palette alone: the painter is half as far in style space (section 11)
+    Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"], generator="painter"),
     Entry("monet", "Monet, three paintings", MONETS),
     Entry("kandinsky", "Kandinsky, two paintings", KANDINSKYS),
-    Entry("wave", "Hokusai, The Great Wave off Kanagawa", ["singles/wave_kanagawa.jpg"]),
+    Entry("wave", "Hokusai, The Great Wave off Kanagawa", ["singles/wave_kanagawa.jpg"], generator="painter"),
     Entry("mondrian", "Mondrian", ["singles/mondrian.jpg"]),
     Entry("scream", "Munch, The Scream (1893)", ["singles/the_scream.jpg"]),
     Entry("sepia", "sepia: a warm print with lifted blacks (designed)", [], "sepia"),
