@@ -47,7 +47,7 @@ ENTRIES = [
     Entry("vangogh", "Van Gogh, twelve paintings", ["builtin:vangogh"]),
     Entry("madonna", "Raphael's Madonna, eleven workshop copies", ["raphael/*"]),
     # the stroke measure reads these two as colour looks (fine strokes; flat colour and outlines),
-    # and lite gave the palette alone: the painter is half as far in style space (section 11)
+    # and lite gave the palette alone: the painter is half as far in style space (docs/benchmarks.md, section 11)
     Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"], generator="painter"),
     Entry("monet", "Monet, three paintings", MONETS),
     Entry("kandinsky", "Kandinsky, two paintings", KANDINSKYS),
