@@ -45,9 +45,10 @@ MONETS = ["singles/water_lilies_1919_monet.jpg", "singles/monet_charing_cross_br
 KANDINSKYS = ["singles/composition_vii.jpg", "singles/en_campo_gris_kandinsky.jpg"]
 ENTRIES = [
     Entry("vangogh", "Van Gogh, twelve paintings", ["builtin:vangogh"]),
-    Entry("madonna", "Raphael's Madonna, eleven workshop copies", ["raphael/*"]),
-    # the stroke measure reads these two as colour looks (fine strokes; flat colour and outlines),
-    # and lite gave the palette alone: the painter is half as far in style space (docs/benchmarks.md, section 11)
+    # generator="painter": the stroke measure reads these paintings as colour looks (a smooth
+    # finish, fine strokes, flat colour and outlines) and lite gave their palette alone; the
+    # painter is closer in style space (docs/benchmarks.md, section 11)
+    Entry("madonna", "Raphael's Madonna, eleven workshop copies", ["raphael/*"], generator="painter"),
     Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"], generator="painter"),
     Entry("monet", "Monet, three paintings", MONETS),
     Entry("kandinsky", "Kandinsky, two paintings", KANDINSKYS),
