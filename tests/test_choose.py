@@ -114,3 +114,30 @@ def test_a_screen_is_notched_out_and_an_image_without_one_keeps_its_pixels() -> 
     tiny = [torch.zeros(3, 40, 40)]
     assert descreened(tiny, tiny)[0] is tiny[0]
     assert len(screen_lattice([[0.0, 1 / 6]])) == 6  # hatching: its harmonics up to Nyquist, both signs
+
+
+def test_a_screen_whose_second_direction_shows_its_harmonic_first_is_notched_whole() -> None:
+    """A screen's lattice has two directions; where the second one's harmonic (2 f2) is
+    stronger than its fundamental (f2), the three strongest peaks are f1, 2 f1 and 2 f2, and a
+    lattice built from them misses f2 and every odd multiple of it: those waves stayed in the
+    image and a printed screen read as brush strokes. The chooser's notch keeps more peaks."""
+    g = torch.Generator().manual_seed(0)
+    smooth = [
+        torch.nn.functional.avg_pool2d(torch.rand(1, 3, 192, 224, generator=g) * 2 - 1, 15, 1, 7)[0] for _ in range(3)
+    ]
+    yy, xx = torch.meshgrid(torch.arange(192.0), torch.arange(224.0), indexing="ij")
+    f1, f2 = (-0.113, 0.0625), (0.0625, 0.113)  # period 7.7 px, at right angles
+
+    def wave(f: tuple[float, float], m: int) -> torch.Tensor:
+        return torch.cos(2 * math.pi * m * (f[0] * yy + f[1] * xx))
+
+    screen = 0.30 * wave(f1, 1) + 0.25 * wave(f1, 2) + 0.28 * wave(f2, 2) + 0.18 * wave(f2, 1)
+    screened = [(t + 0.3 * screen).clamp(-1, 1) for t in smooth]
+    flat = [torch.zeros_like(t) for t in smooth]
+
+    def at_f2(ts: list[torch.Tensor]) -> float:  # the images' amplitude of the f2 wave
+        basis = torch.exp(-2j * math.pi * (f2[0] * yy + f2[1] * xx))
+        return sum(float((luminance(t[None])[0, 0] * basis).mean().abs()) for t in ts)
+
+    out = descreened(flat, screened)
+    assert at_f2(out) < 0.2 * at_f2(screened), (at_f2(out), at_f2(screened))

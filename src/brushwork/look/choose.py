@@ -15,7 +15,8 @@ read on the style images as training sees them, with their vignette divided out 
 over the frame is colour that no local structure explains) and their screen taken out
 (halftone dots and hatching are structure whose colour the style's own features predict, but
 no photo places them, and lite's screen stage draws them: the whole lattice of the screen's
-waves is notched out of the spectra, since binary dots put power on every harmonic), and on
+waves, built from its four strongest peaks, is notched out of the spectra, since binary dots
+put power on every harmonic), and on
 both sets blurred by 1.5 px, at the scale of the picture rather than of a pixel's texture
 (hatching only in the shadows, grain). Painter when structure explains more than half of the
 style's colour: the look is drawn rather than graded. Misrouting a drawing to lite costs style
@@ -53,13 +54,17 @@ BLUR = 1.5  # px: the sets are read at the scale of the picture, not of a pixel'
 SAMPLES = 200_000  # pixels the measure reads from each set
 STROKES = 2.0  # the style's flattest parts carry over twice the texture of lite's start: strokes
 STROKE_SCALE = 4  # px: strokes are read 4 times coarser than a pixel (grain is finer)
+# peaks of the screen notched out before both measures: a halftone's two directions and a
+# harmonic of each. With lite's 3, a screen whose second direction showed its harmonic first
+# was notched on half its lattice and its dots read as brush strokes
+NOTCH_PEAKS = 4
 
 
 def descreened(content: list[torch.Tensor], style: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The style images ([3, H, W] in [-1, 1]) with the screen lite would fit to them
-    (``look.screen.fit_screen``) notched out of their spectra (``look.screen.notch_screen``);
+    """The style images ([3, H, W] in [-1, 1]) with their screen (``look.screen.fit_screen``,
+    ``NOTCH_PEAKS`` peaks) notched out of their spectra (``look.screen.notch_screen``);
     unchanged when the images are too small to measure one."""
-    return notch_screen(style, fit_screen(content, style))
+    return notch_screen(style, fit_screen(content, style, k=NOTCH_PEAKS))
 
 
 def devignetted(content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0) -> list[torch.Tensor]:
