@@ -16,9 +16,8 @@ over the frame is colour that no local structure explains) and their screen take
 (halftone dots and hatching are structure whose colour the style's own features predict, but
 no photo places them, and lite's screen stage draws them: the whole lattice of the screen's
 waves, built from its four strongest peaks, is notched out of the spectra, since binary dots
-put power on every harmonic), and on
-both sets blurred by 1.5 px, at the scale of the picture rather than of a pixel's texture
-(hatching only in the shadows, grain). Painter when structure explains more than half of the
+put power on every harmonic), and on both sets blurred by 1.5 px, at the scale of the picture
+rather than of a pixel's texture (hatching only in the shadows, grain). Painter when structure explains more than half of the
 style's colour: the look is drawn rather than graded. Misrouting a drawing to lite costs style
 distance but little else (lite's drawings are as good in blurred PSNR); misrouting a grade to
 the painter costs 3-5 dB, so the measure errs towards lite: on 44 fresh random looks it read
@@ -55,7 +54,7 @@ SAMPLES = 200_000  # pixels the measure reads from each set
 STROKES = 2.0  # the style's flattest parts carry over twice the texture of lite's start: strokes
 STROKE_SCALE = 4  # px: strokes are read 4 times coarser than a pixel (grain is finer)
 # peaks of the screen notched out before both measures: a halftone's two directions and a
-# harmonic of each. With lite's 3, a screen whose second direction showed its harmonic first
+# harmonic of each. With lite's 3 (look.screen.SCREEN_FREQS), a screen whose second direction showed its harmonic first
 # was notched on half its lattice and its dots read as brush strokes
 NOTCH_PEAKS = 4
 
