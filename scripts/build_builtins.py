@@ -52,7 +52,13 @@ ENTRIES = [
     Entry("starry-night", "Van Gogh, The Starry Night (1889)", ["singles/starry_night.jpg"], generator="painter"),
     Entry("monet", "Monet, three paintings", MONETS),
     Entry("kandinsky", "Kandinsky, two paintings", KANDINSKYS),
-    Entry("wave", "Hokusai, The Great Wave off Kanagawa", ["singles/wave_kanagawa.jpg"], generator="painter"),
+    # not the woodblock print: a modern drawing after it (orange sky, dark outlines, white foam)
+    Entry(
+        "wave",
+        "The Great Wave, a modern colour drawing after Hokusai",
+        ["singles/wave_kanagawa.jpg"],
+        generator="painter",
+    ),
     Entry("mondrian", "Mondrian", ["singles/mondrian.jpg"]),
     Entry("scream", "Munch, The Scream (1893)", ["singles/the_scream.jpg"]),
     Entry("sepia", "sepia: a warm print with lifted blacks (designed)", [], "sepia"),
