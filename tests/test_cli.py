@@ -160,3 +160,15 @@ def test_apply_without_ray_never_imports_it(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split()[-2:] == ["0", "False"]
+
+
+def test_the_end_of_training_says_how_to_keep_a_colour_move_the_start_shrank() -> None:
+    """Where the colour start kept little of the move between the sets, the end of training
+    says so and names the option that keeps it whole; a start kept nearly whole, or a style
+    without one (the painter), says nothing about it."""
+    from brushwork.commands import training_notes
+
+    shrunk = "\n".join(training_notes({"colour_start_kept": 0.141}))
+    assert "kept 14%" in shrunk and "--set colour_shrink=false" in shrunk
+    assert "colour_shrink" not in "\n".join(training_notes({"colour_start_kept": 0.93}))
+    assert "colour_shrink" not in "\n".join(training_notes({"colour_start_kept": None, "pseudo_pairs": "structure"}))

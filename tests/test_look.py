@@ -283,3 +283,21 @@ def test_a_vignette_is_measured_from_the_sets_and_only_when_there() -> None:
     assert torch.allclose(tile, whole[..., 10:40, 20:70])
     inside = (x > -0.9).all(1, keepdim=True).expand_as(x)  # undone where the darkening did not clip
     assert torch.allclose(apply_vignette(whole, (-0.4, 0.0), inverse=True)[inside], x[inside], atol=1e-4)
+
+
+def test_colour_shrink_false_keeps_the_transport_whole() -> None:
+    """The recipe's ``colour_shrink`` reaches the colour start: by default a transport between
+    two sets of unrelated random pictures is shrunk (their differences are noise), and with
+    the option off the same transport is kept whole."""
+    from brushwork.look.fit import fit_look
+    from brushwork.training.recipe import default_recipe
+
+    gen = torch.Generator().manual_seed(0)
+    content = [torch.rand(3, 48, 64, generator=gen) * 2 - 1 for _ in range(6)]
+    style = [torch.rand(3, 48, 64, generator=gen) * 2 - 1 for _ in range(6)]
+    shrunk = fit_look(content, style, vignette=False, screen=False).transport
+    whole = fit_look(content, style, vignette=False, screen=False, shrink=False).transport
+    assert shrunk is not None and whole is not None
+    assert shrunk.shrink < 0.5 and whole.shrink == 1.0
+    assert default_recipe(6, generator="lite").colour_shrink
+    assert not default_recipe(6, generator="lite", colour_shrink=False).colour_shrink

@@ -30,17 +30,18 @@ class LookFit:
 
 def fit_look(
     content: list[torch.Tensor], style: list[torch.Tensor], seed: int = 0, *, vignette: bool = True,
-    screen: bool = True, transport: bool = True, teacher: str = "",
+    screen: bool = True, transport: bool = True, teacher: str = "", shrink: bool = True,
 ) -> LookFit:  # fmt: skip
     """Measure the look between ``content`` and ``style`` ([3, H, W] in [-1, 1]) for a run
     of ``seed``: each part only where asked (the recipe's ``vignette``, ``screen``,
-    ``colour_start == "transport"`` and ``teacher``). Deterministic."""
+    ``colour_start == "transport"`` and ``teacher``); ``shrink``: the colour transport shrunk
+    by its sampling noise (``fit_colour_transport``). Deterministic."""
     coeffs = fit_look_vignette(content, style, seed=seed) if vignette else (0.0, 0.0)
     if coeffs != (0.0, 0.0):
         style = [apply_vignette(t, coeffs, inverse=True) for t in style]
     # none on images too small to measure
     freqs = ([f for pair in fit_screen(content, style) for f in pair] or None) if screen else None
-    moved = fit_colour_transport(content, style, seed=seed) if transport or teacher else None
+    moved = fit_colour_transport(content, style, seed=seed, shrink=shrink) if transport or teacher else None
     targets = None
     if teacher:
         fitted = TEACHERS[teacher](content, style, seed=seed, transport=moved)

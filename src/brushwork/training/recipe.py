@@ -88,6 +88,11 @@ class StyleRecipe(RecipeBase):
     # distribution transfer from the content photos' colours to the style images'; "transport",
     # the MKL linear map then 10 IDT rotations, smoothed (look.transport.fit_colour_transport)
     colour_start: str = "identity"
+    # with colour_start "transport": keep only the share of the transport's move that the
+    # sets' sampling noise leaves credible (look.transport.transport_shrinkage); false keeps it
+    # whole (for a strong look learned from sets whose subjects differ, where the shrinkage
+    # can take away part of the look itself)
+    colour_shrink: bool = True
     # without before/after pairs, the teacher of pseudo-pairs learned from with lambda_pair
     # like real pairs: "structure" (look.teacher.StructureTeacher with its safe mix: the
     # balanced colour transport, mixed with the style's colour per local structure by how much

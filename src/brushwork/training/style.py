@@ -85,7 +85,7 @@ def _measure(r: StyleRecipe, content: ImageBank, style: ImageBank, pairs: Paired
     and, without pairs, the teacher's pseudo-pairs (deterministic: a resumed run rebuilds them)."""
     look = fit_look(
         content.tensors, style.tensors, seed, vignette=r.vignette and pairs is None, screen=r.screen,
-        transport=r.colour_start == "transport", teacher=r.teacher if pairs is None else "",
+        transport=r.colour_start == "transport", teacher=r.teacher if pairs is None else "", shrink=r.colour_shrink,
     )  # fmt: skip
     if look.style is not style.tensors:
         style = ImageBank.from_tensors(look.style)
