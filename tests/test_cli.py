@@ -166,7 +166,7 @@ def test_the_end_of_training_says_how_to_keep_a_colour_move_the_start_shrank() -
     """Where the colour start kept little of the move between the sets, the end of training
     says so and names the option that keeps it whole; a start kept nearly whole, or a style
     without one (the painter), says nothing about it."""
-    from brushwork.commands import training_notes
+    from brushwork.report import training_notes
 
     shrunk = "\n".join(training_notes({"colour_start_kept": 0.141}))
     assert "kept 14%" in shrunk and "--set colour_shrink=false" in shrunk

@@ -158,7 +158,10 @@ def test_train_watch_apply_export_delete(client: TestClient) -> None:
     mine = [c for c in cards if not c["builtin"]]
     assert [c["name"] for c in mine] == ["tiny"] and mine[0]["steps"] == 6
     assert {c["name"] for c in cards if c["builtin"]} == set(library.builtin_names())  # built-ins listed too
-    assert client.get("/api/styles/tiny").json()["meta"]["generator"]["name"] == "lite"
+    shown = client.get("/api/styles/tiny").json()
+    assert shown["meta"]["generator"]["name"] == "lite"
+    # the end of training's notes, with the studio's names for its settings
+    assert any("pseudo-pairs" in n for n in shown["notes"]) and not any("--set" in n for n in shown["notes"])
     assert client.get("/api/styles/tiny/preview").headers["content-type"] == "image/png"
 
     photo = png(99, (100, 70))

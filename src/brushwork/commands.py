@@ -7,12 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from .errors import BrushworkError
-
-# below this share of the colour start kept, the end of training says how to keep all of it
-KEPT_NOTE_BELOW = 0.5
 
 
 def _overrides(items: list[str]) -> dict[str, object]:
@@ -43,49 +39,13 @@ def train(args: argparse.Namespace) -> int:
     if not args.dry_run and rank() == 0:
         print(f"style {args.name!r} saved to {path}")
         from .library import runs_dir
-        from .report import REPORT
+        from .report import REPORT, training_notes
 
         if (runs_dir() / args.name / REPORT).is_file():
             print(f"report: {runs_dir() / args.name / REPORT}")
         for line in training_notes(read_meta(path).get("training", {})):
             print(line)
     return 0
-
-
-def training_notes(training: dict[str, Any]) -> list[str]:
-    """What a finished training run tells its user, from the style's training summary: how it
-    learned, what the line search decided and, where the colour start kept little of the
-    colour move between the sets, how to keep all of it."""
-    notes = []
-    if training.get("pseudo_pairs"):
-        notes.append(
-            "learned from pseudo-pairs: your photos moved onto the style images by a set-level transfer of colour and local structure"
-        )
-    kept = training.get("colour_start_kept")
-    if kept is not None and kept < KEPT_NOTE_BELOW:
-        notes.append(
-            f"colour: the start kept {kept:.0%} of the colour change measured between your photos and the style images "
-            "(the two sets' subjects differ about as much as the look does); if the result is milder than your look, "
-            "train again with --set colour_shrink=false"
-        )
-    lines = training.get("lines")
-    if lines:  # what the line calibration after unpaired training decided
-        if lines.get("drawing"):
-            notes.append(
-                f"ink lines: drawn, with paper and stroke tones (a drawing; edge threshold {lines['edge_at']})"
-            )
-        elif lines.get("asked"):
-            verdict = "would have drawn them too" if lines.get("rule") else "would have left them out"
-            notes.append(
-                f"ink lines: drawn as asked (edge threshold {lines['edge_at']}; the automatic choice {verdict})"
-            )
-        elif lines["drawn"]:
-            notes.append(f"ink lines: drawn (edge threshold {lines['edge_at']})")
-        else:
-            notes.append(
-                "ink lines: none (the style images show no clear dark outlines; --set lines=always draws the ones found)"
-            )
-    return notes
 
 
 def apply(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,51 @@ from .stylefile import STYLE_JSON
 REPORT = "report.html"
 SHOWN = 4  # photos shown before and after
 MAX_SAMPLES = 6  # sample grids shown, evenly over the run
+# below this share of the colour start kept, the end of training says how to keep all of it
+KEPT_NOTE_BELOW = 0.5
+
+
+def cli_option(key: str, value: str) -> str:
+    """A recipe setting as the command line takes it."""
+    return f"--set {key}={value}"
+
+
+def training_notes(training: dict[str, Any], option: Callable[[str, str], str] = cli_option) -> list[str]:
+    """What a finished training run tells its user, from the style's training summary: how it
+    learned, what the line search decided and, where the colour start kept little of the
+    colour move between the sets, how to keep all of it. ``option(key, value)`` names a recipe
+    setting as the user gives it (the command line's ``--set``, a checkbox of the studio)."""
+    notes = []
+    if training.get("pseudo_pairs"):
+        notes.append(
+            "learned from pseudo-pairs: your photos moved onto the style images by a set-level transfer of colour and local structure"
+        )
+    kept = training.get("colour_start_kept")
+    if kept is not None and kept < KEPT_NOTE_BELOW:
+        notes.append(
+            f"colour: the start kept {kept:.0%} of the colour change measured between your photos and the style images "
+            "(the two sets' subjects differ about as much as the look does); if the result is milder than your look, "
+            f"train again with {option('colour_shrink', 'false')}"
+        )
+    lines = training.get("lines")
+    if lines:  # what the line calibration after unpaired training decided
+        if lines.get("drawing"):
+            notes.append(
+                f"ink lines: drawn, with paper and stroke tones (a drawing; edge threshold {lines['edge_at']})"
+            )
+        elif lines.get("asked"):
+            verdict = "would have drawn them too" if lines.get("rule") else "would have left them out"
+            notes.append(
+                f"ink lines: drawn as asked (edge threshold {lines['edge_at']}; the automatic choice {verdict})"
+            )
+        elif lines["drawn"]:
+            notes.append(f"ink lines: drawn (edge threshold {lines['edge_at']})")
+        else:
+            notes.append(
+                "ink lines: none (the style images show no clear dark outlines; "
+                f"{option('lines', 'always')} draws the ones found)"
+            )
+    return notes
 
 
 def _img(image: Image.Image, width: int | None = None) -> str:

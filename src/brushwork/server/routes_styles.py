@@ -14,13 +14,15 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from .. import library
 from ..errors import BrushworkError
 from ..io import FORMATS, is_image_path, load_image
-from ..report import REPORT
+from ..report import REPORT, training_notes
 from ..stylefile import PREVIEW, STYLE_JSON
 from ..video import is_video_path
 from .jobs import jobs_dir, new_job_id
 from .shared import StudioDep, check_image, http_error, library_style, safe_name, save_upload, style_card
 
 router = APIRouter()
+# the recipe settings the studio offers, as its page names them (index.html's checkboxes)
+STUDIO_OPTIONS = {"colour_shrink": "keep the whole colour change", "lines": "draw dark outlines"}
 _MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -39,7 +41,8 @@ def list_styles(s: StudioDep) -> list[dict[str, Any]]:
 @router.get("/api/styles/{name}")
 def get_style(s: StudioDep, name: str) -> dict[str, Any]:
     meta = library.info(str(library_style(name)))
-    return {**style_card(name), "meta": {k: v for k, v in meta.items() if k != "path"}}
+    notes = training_notes(meta.get("training") or {}, option=lambda key, _: f"“{STUDIO_OPTIONS[key]}”")
+    return {**style_card(name), "meta": {k: v for k, v in meta.items() if k != "path"}, "notes": notes}
 
 
 @router.post("/api/preview", response_model=None)

@@ -92,7 +92,10 @@ $("start").addEventListener("click", async () => {
   form.append("name", $("style-name").value.trim());
   form.append("minutes", $("minutes").value);
   form.append("generator", $("generator").value);
-  if ($("outlines").checked) form.append("recipe", JSON.stringify({ lines: "always" }));
+  const recipe = {};
+  if ($("outlines").checked) recipe.lines = "always";
+  if ($("whole-colour").checked) recipe.colour_shrink = false;
+  if (Object.keys(recipe).length) form.append("recipe", JSON.stringify(recipe));
   form.append("overwrite", $("overwrite").checked ? "true" : "false");
   $("job").hidden = false;
   $("bar").style.width = "0";
@@ -127,7 +130,7 @@ function watch(jobId) {
     showJob(job);
     $("start").disabled = false;
     $("cancel").hidden = true;
-    if (job.state === "done") { loadStyles(job.style); }
+    if (job.state === "done") { loadStyles(job.style); showNotes(job.style); }
   });
   events.onerror = () => { /* the browser reconnects by itself */ };
 }
@@ -140,6 +143,14 @@ function showJob(job) {
   else if (job.state === "running") status.textContent = "Learning “" + job.name + "”: " + Math.round(job.progress * 100) + "%" + (job.eta_s != null ? ", about " + fmtTime(job.eta_s) + " left" : "");
   else if (job.state === "done") status.textContent = "Done: “" + job.style + "” is in your styles.";
   else status.textContent = "Failed: " + job.error;
+}
+
+// what the finished training says about itself (the style's notes: lines, colour start)
+async function showNotes(name) {
+  try {
+    const { notes } = await (await api("/api/styles/" + encodeURIComponent(name))).json();
+    if (notes && notes.length) $("job-status").textContent += " " + notes.join(" · ");
+  } catch (err) { /* the style is listed anyway */ }
 }
 
 $("cancel").addEventListener("click", async () => {
