@@ -296,7 +296,7 @@ def main() -> None:
         decisions = {k: v for k, v in (("generator", chosen), ("pseudo_pairs", meta.get("pseudo_pairs", "")),
                                        ("lines", "drawn" if lines.get("drawn") else "none" if lines else ""),
                                        ("vignette", vig if any(vig) else ""),
-                                       ("kept", meta.get("colour_start_kept") or "")) if v}  # fmt: skip
+                                       ("kept", meta.get("colour_start_kept", ""))) if v not in ("", None)}  # fmt: skip
         row = {
             "look": name, "describe": desc, "scores": scores, "gain_bpsnr": gain,
             "gain_psnr": scores["learned"]["psnr"] - max(scores[k]["psnr"] for k in BASELINES),
