@@ -23,6 +23,8 @@ def test_a_training_run_writes_a_report_a_person_can_read(tmp_path: Path) -> Non
     page = (library.runs_dir() / "r" / REPORT).read_text(encoding="utf-8")
     for part in ("What was chosen", "generator", "vignette", "Before and after", "Losses", "Samples over the run"):
         assert part in page, part
+    kept = library.info("r")["training"]["colour_start_kept"]
+    assert kept is not None and f"{kept:.0%} of the colour change between the sets kept" in page
     assert len(re.findall(r'<img src="data:image/jpeg;base64,', page)) >= 3 + 1 + 1  # pairs, plot, samples
     distance = re.search(r"Style distance .*?<b>([0-9.]+)</b> \(the photos themselves: ([0-9.]+)", page)
     ssim = re.search(r"SSIM of each output to its photo\): <b>([0-9.]+)</b>", page)

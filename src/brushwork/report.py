@@ -150,6 +150,9 @@ def _choices(training: dict[str, Any], generator: dict[str, Any]) -> list[tuple[
     kw = generator.get("kwargs") or {}
     v = training.get("vignette") or [0.0, 0.0]
     rows.append(("vignette", "none" if v == [0.0, 0.0] else f"gain 1 {v[0]:+.3f} r² {v[1]:+.3f} r⁴ over the frame"))
+    kept = training.get("colour_start_kept")
+    if kept is not None:  # the share of the set-level colour transport the start kept
+        rows.append(("colour start", f"{kept:.0%} of the colour change between the sets kept"))
     screen = kw.get("screen")
     rows.append(("screen", "none" if not screen else f"{len(screen) // 2} waves at {screen}"))
     rows.append(("grain", "yes" if kw.get("grain") else "none"))
